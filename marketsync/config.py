@@ -19,6 +19,7 @@ MARKETPLACES = ("etsy", "shopify", "amazon", "trendyol")
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
+    marketsync_mode: str = "serve"  # set to "dev" by `marketsync dev`
     database_url: str = "sqlite://./marketsync.db"
     redis_url: str | None = None
     marketplace_base_url: str | None = None  # None: this server's own /mock
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
 
     marketplace_timeout_s: float = Field(10, gt=0)
     secret_key: SecretStr | None = None
+    secret_key_file: str = ".marketsync-secret"  # dev only: where a generated key is kept
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
     log_json: bool = False
@@ -75,6 +77,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @property
+    def is_dev(self) -> bool:
+        return self.marketsync_mode == "dev"
+
+    @property
+    def allow_private_targets(self) -> bool:
+        if self.webhook_allow_private_targets is not None:
+            return self.webhook_allow_private_targets
+        return self.is_dev
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,0 +1,1 @@
+"""Dramatiq broker and actors (thin), and the APScheduler jobs that only send messages."""

@@ -1,0 +1,87 @@
+"""Brokers: Redis for separate worker processes, an in-process stub worker for `dev`.
+
+The broker must be set before the actor modules are imported, since
+``@dramatiq.actor`` binds to the global broker at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import dramatiq
+from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import AsyncIO, Middleware
+
+from marketsync.config import Settings
+
+QUEUES = ("sync", "webhooks", "inventory")
+
+
+class RunningLoopThread(EventLoopThread):
+    """An EventLoopThread bound to a loop that already runs (uvicorn's), never stopped by us."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.interrupt_check_ival = 0.1
+        self.logger = logging.getLogger(__name__)
+        self.loop = loop
+        super(EventLoopThread, self).__init__(daemon=True)
+
+    def start(self, *, timeout: float | None = None) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+class SharedLoopAsyncIO(AsyncIO):
+    """Run async actors on the server's own loop (embedded mode)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self._loop = loop
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        set_event_loop_thread(RunningLoopThread(self._loop))
+
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        set_event_loop_thread(None)
+
+
+def make_broker(settings: Settings, *, loop: asyncio.AbstractEventLoop | None = None) -> Any:
+    """The Redis broker (with AsyncIO) or, embedded, a stub broker bound to ``loop``."""
+    broker: Any
+    if settings.redis_url:
+        broker = RedisBroker(url=settings.redis_url)
+        broker.add_middleware(AsyncIO())
+    else:
+        broker = StubBroker()
+        if loop is None:
+            raise ValueError("the embedded broker needs the server's running loop")
+        broker.add_middleware(SharedLoopAsyncIO(loop))
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    dramatiq.set_broker(broker)
+    return broker
+
+
+def add_middleware(broker: Any, middleware: Middleware) -> None:
+    broker.add_middleware(middleware)
+
+
+class BrokerDispatcher:
+    """Services' view of the broker: send a message by actor name."""
+
+    def __init__(self, broker: Any) -> None:
+        self._broker = broker
+        self._blocking = isinstance(broker, RedisBroker)
+
+    async def send(self, actor_name: str, *args: Any) -> None:
+        actor = self._broker.get_actor(actor_name)
+        if self._blocking:
+            await asyncio.to_thread(actor.send, *args)
+        else:
+            actor.send(*args)

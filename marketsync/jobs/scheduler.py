@@ -1,0 +1,47 @@
+"""APScheduler: every SCHEDULER_INTERVAL_S, enqueue what is due. Jobs here only send.
+
+Each tick takes a Redis ``SET NX`` for its time bucket, so several scheduler
+replicas enqueue nothing twice; a failing tick is logged and the next one runs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from marketsync.config import Settings
+from marketsync.runtime import get_runtime
+from marketsync.services.schedule import enqueue_due_work
+
+log = structlog.get_logger(__name__)
+
+
+async def tick(settings: Settings) -> dict[str, int] | None:
+    rt = get_runtime()
+    bucket = int(time.time() // settings.scheduler_interval_s)
+    if not await rt.redis.set(
+        f"marketsync:scheduler:tick:{bucket}", "1", nx=True,
+        ex=max(1, int(settings.scheduler_interval_s * 2)),
+    ):
+        log.info("scheduler_tick_taken", bucket=bucket)
+        return None
+    try:
+        counts = await enqueue_due_work(rt=rt)
+    except Exception:
+        log.exception("scheduler_tick_failed", bucket=bucket)
+        raise
+    log.info("scheduler_tick", **counts)
+    return counts
+
+
+async def start_scheduler(settings: Settings) -> Any:
+    scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler.add_job(
+        tick, "interval", seconds=settings.scheduler_interval_s, args=[settings],
+        id="enqueue_due_work",
+    )
+    scheduler.start()
+    return scheduler

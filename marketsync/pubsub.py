@@ -1,0 +1,117 @@
+"""Live status fan-out: one Redis pattern subscription per process, bounded queues per subscriber.
+
+Writers publish a doorbell (``marketsync:status:<store id>``) after they commit. The
+hub computes the store's report once per doorbell (coalescing bursts) and hands
+the same report to every subscriber of that store, so 1,000 subscribers cost one
+report and two Redis connections, not 1,000 of each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Generic, TypeVar
+
+import redis.asyncio as aioredis
+import structlog
+
+from marketsync.runtime import STATUS_CHANNEL_PREFIX
+
+log = structlog.get_logger(__name__)
+R = TypeVar("R")
+QUEUE_SIZE = 8
+
+
+class StatusHub(Generic[R]):
+    def __init__(
+        self, redis: aioredis.Redis, load: Callable[[uuid.UUID], Awaitable[R]]
+    ) -> None:
+        self._redis = redis
+        self._load = load
+        self._queues: dict[uuid.UUID, set[asyncio.Queue[R]]] = defaultdict(set)
+        self._refreshing: set[uuid.UUID] = set()
+        self._dirty: set[uuid.UUID] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="status-hub")
+        await asyncio.wait_for(self._ready.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(queues) for queues in self._queues.values())
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, store_id: uuid.UUID) -> AsyncIterator[asyncio.Queue[R]]:
+        queue: asyncio.Queue[R] = asyncio.Queue(maxsize=QUEUE_SIZE)
+        self._queues[store_id].add(queue)
+        try:
+            yield queue
+        finally:
+            queues = self._queues.get(store_id)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self._queues[store_id]
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(f"{STATUS_CHANNEL_PREFIX}*")
+                self._ready.set()
+                async for message in pubsub.listen():
+                    if message.get("type") != "pmessage":
+                        continue
+                    channel = message["channel"]
+                    if isinstance(channel, bytes):
+                        channel = channel.decode()
+                    self._ring(channel.removeprefix(STATUS_CHANNEL_PREFIX))
+            except asyncio.CancelledError:
+                await pubsub.aclose()
+                raise
+            except Exception:
+                log.exception("status_hub_listen_failed")
+                await pubsub.aclose()
+                await asyncio.sleep(1)
+
+    def _ring(self, raw_id: str) -> None:
+        try:
+            store_id = uuid.UUID(raw_id)
+        except ValueError:
+            return
+        if store_id not in self._queues:
+            return
+        if store_id in self._refreshing:
+            self._dirty.add(store_id)
+            return
+        self._refreshing.add(store_id)
+        asyncio.create_task(self._refresh(store_id))
+
+    async def _refresh(self, store_id: uuid.UUID) -> None:
+        try:
+            while True:
+                self._dirty.discard(store_id)
+                try:
+                    report = await self._load(store_id)
+                except Exception:
+                    log.exception("status_report_failed", store_id=str(store_id))
+                    return
+                for queue in list(self._queues.get(store_id, ())):
+                    if queue.full():
+                        queue.get_nowait()  # keep the newest: a report supersedes older ones
+                    queue.put_nowait(report)
+                if store_id not in self._dirty:
+                    return
+        finally:
+            self._refreshing.discard(store_id)

@@ -1,0 +1,1 @@
+"""Thin resolvers: parse input, check the caller, call a service, shape the payload."""

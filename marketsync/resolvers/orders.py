@@ -1,0 +1,54 @@
+"""Order import and the sync status report (the syncToken is the credential)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+
+from marketsync.errors import NotFoundError, UserInputError
+from marketsync.schema.common import UserError
+from marketsync.schema.context import Info
+from marketsync.schema.store import (
+    ImportOrderInput,
+    ImportOrderPayload,
+    SyncLog,
+    SyncStatusReport,
+)
+from marketsync.services import orders
+from marketsync.services.status import status_report
+from marketsync.services.stores import get_store_by_token
+
+
+async def import_order(info: Info, input: ImportOrderInput) -> ImportOrderPayload:
+    try:
+        result = await orders.import_order(
+            rt=info.context.rt, sync_token=input.sync_token, receipt=input.receipt
+        )
+    except UserInputError as error:
+        return ImportOrderPayload(user_errors=[UserError.from_error(error)])
+    except NotFoundError as error:
+        not_found = UserInputError("NOT_FOUND", str(error), ["input", "syncToken"])
+        return ImportOrderPayload(user_errors=[UserError.from_error(not_found)])
+    return ImportOrderPayload(sync_log=SyncLog.from_model(result.log), duplicate=result.duplicate)
+
+
+async def sync_status(info: Info, sync_token: uuid.UUID) -> SyncStatusReport:
+    store = await get_store_by_token(sync_token=sync_token)
+    report = await status_report(store=store, window=info.context.rt.settings.sync_status_window)
+    return SyncStatusReport.from_report(report)
+
+
+async def sync_status_updates(
+    info: Info, sync_token: uuid.UUID
+) -> AsyncGenerator[SyncStatusReport, None]:
+    """First the current report, then one message per change of it."""
+    store = await get_store_by_token(sync_token=sync_token)
+    window = info.context.rt.settings.sync_status_window
+    async with info.context.hub.subscribe(store.id) as queue:
+        last = await status_report(store=store, window=window)
+        yield SyncStatusReport.from_report(last)
+        while True:
+            report = await queue.get()
+            if report != last:
+                last = report
+                yield SyncStatusReport.from_report(report)

@@ -1,0 +1,63 @@
+"""Store registration and reads."""
+
+from __future__ import annotations
+
+import uuid
+
+from marketsync import models
+from marketsync.errors import UserInputError
+from marketsync.schema.common import PageInfo, UserError, decode_cursor, encode_cursor
+from marketsync.schema.common import page_size, split_page
+from marketsync.schema.context import Info
+from marketsync.schema.store import (
+    RegisterStoreInput,
+    RegisterStorePayload,
+    Store,
+    StoreConnection,
+    StoreEdge,
+)
+from marketsync.services import stores
+
+
+async def register_store(info: Info, input: RegisterStoreInput) -> RegisterStorePayload:
+    await info.context.require_organization(input.organization_id)
+    try:
+        result = await stores.register_store(
+            secrets=info.context.rt.secrets,
+            organization_id=input.organization_id,
+            marketplace=input.marketplace,
+            external_store_id=input.external_store_id,
+            store_name=input.store_name,
+            access_token=input.access_token,
+            currency=input.currency,
+        )
+    except UserInputError as error:
+        return RegisterStorePayload(user_errors=[UserError.from_error(error)])
+    return RegisterStorePayload(
+        store_id=result.store.id,
+        sync_token=result.store.sync_token,
+        store=Store.from_model(result.store),
+        created=result.created,
+    )
+
+
+async def store(info: Info, id: uuid.UUID) -> Store:
+    organization = await info.context.organization()
+    return Store.from_model(await stores.get_store(store_id=id, organization_id=organization))
+
+
+async def list_stores(
+    info: Info, organization_id: str, first: int | None, after: str | None
+) -> StoreConnection:
+    await info.context.require_organization(organization_id)
+    size = page_size(first)
+    query = models.Store.filter(organization_id=organization_id)
+    cursor = decode_cursor(after)
+    if cursor is not None:
+        query = query.filter(id__gt=cursor)
+    rows, more = split_page(await query.order_by("id").limit(size + 1), size)
+    edges = [StoreEdge(node=Store.from_model(r), cursor=encode_cursor(r.id)) for r in rows]
+    return StoreConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+    )

@@ -1,0 +1,117 @@
+"""What a process holds while it runs: settings, secrets, Redis, HTTP clients, a dispatcher.
+
+The API process and every worker build one ``Runtime`` at start-up and close it at
+shutdown; services receive it as an argument. ``Dispatcher`` is how services ask
+for background work without knowing about Dramatiq.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+import redis.asyncio as aioredis
+
+from marketsync.config import Settings
+from marketsync.crypto import SecretBox
+from marketsync.errors import ConfigurationError
+from marketsync.marketplaces.client import MarketplaceClient
+from marketsync.webhooks.sender import build_webhook_session
+
+STATUS_CHANNEL_PREFIX = "marketsync:status:"
+
+
+class Dispatcher(Protocol):
+    async def send(self, actor_name: str, *args: Any) -> None: ...
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    secrets: SecretBox
+    redis: aioredis.Redis
+    http: aiohttp.ClientSession
+    marketplace: MarketplaceClient
+    webhook_http: aiohttp.ClientSession
+    dispatcher: Dispatcher
+
+    async def publish_status(self, store_id: object) -> None:
+        """Ring the doorbell: a store's sync status may have changed."""
+        await self.redis.publish(f"{STATUS_CHANNEL_PREFIX}{store_id}", "1")
+
+    async def aclose(self) -> None:
+        await self.http.close()
+        await self.webhook_http.close()
+        await self.redis.aclose()
+
+
+_current: Runtime | None = None
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime
+
+
+def get_runtime() -> Runtime:
+    if _current is None:
+        raise RuntimeError("the runtime is not started in this process")
+    return _current
+
+
+def resolve_secret_key(settings: Settings) -> str:
+    """SECRET_KEY, or under `dev` a generated one kept in a local file so restarts can decrypt."""
+    if settings.secret_key is not None:
+        key = settings.secret_key.get_secret_value()
+        if len(key) < 32:
+            raise ConfigurationError("SECRET_KEY must be at least 32 characters")
+        return key
+    if not settings.is_dev:
+        raise ConfigurationError("SECRET_KEY is required outside `marketsync dev`")
+    path = Path(settings.secret_key_file)
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+_FAKE_SERVER: Any = None
+
+
+def open_redis(settings: Settings) -> aioredis.Redis:
+    """Redis from REDIS_URL, or the process's in-memory stand-in (fakeredis)."""
+    if settings.redis_url:
+        return aioredis.from_url(settings.redis_url, max_connections=50)
+    global _FAKE_SERVER
+    import fakeredis
+
+    if _FAKE_SERVER is None:
+        _FAKE_SERVER = fakeredis.FakeServer()
+    return fakeredis.FakeAsyncRedis(server=_FAKE_SERVER)
+
+
+def open_runtime(
+    settings: Settings,
+    *,
+    dispatcher: Dispatcher,
+    marketplace_base_url: str,
+    redis: aioredis.Redis | None = None,
+) -> Runtime:
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=100),
+        timeout=aiohttp.ClientTimeout(total=settings.marketplace_timeout_s),
+    )
+    return Runtime(
+        settings=settings,
+        secrets=SecretBox(resolve_secret_key(settings)),
+        redis=redis if redis is not None else open_redis(settings),
+        http=http,
+        marketplace=MarketplaceClient(http, base_url=marketplace_base_url, settings=settings),
+        webhook_http=build_webhook_session(allow_private=settings.allow_private_targets),
+        dispatcher=dispatcher,
+    )

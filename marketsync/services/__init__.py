@@ -1,0 +1,1 @@
+"""The domain. No strawberry, dramatiq or starlette here."""

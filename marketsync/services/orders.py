@@ -1,0 +1,82 @@
+"""Order import: idempotent per (store, receipt), also under concurrent calls.
+
+The (store, receipt) row is claimed first (unique constraint); only the caller that
+created it reaches the marketplace. The claim carries a short lease in
+``next_retry_at`` so the sync engine leaves an in-flight import alone, and picks it
+up if the process died mid-call. Concurrent duplicates wait briefly for the first
+call to settle and answer the stored log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+
+from marketsync.errors import UserInputError
+from marketsync.models import SyncLog
+from marketsync.runtime import Runtime
+from marketsync.services.attempts import record_outcome, validate_with_marketplace
+from marketsync.services.stores import get_store_by_token
+
+MAX_RECEIPT = 255
+_LEASE_MARGIN = timedelta(seconds=30)
+_SETTLE_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    log: SyncLog
+    duplicate: bool
+
+
+def clean_receipt(receipt: str) -> str:
+    cleaned = receipt.strip()
+    field = ["input", "receipt"]
+    if not cleaned:
+        raise UserInputError("INVALID_INPUT", "receipt must not be empty", field)
+    if len(cleaned) > MAX_RECEIPT:
+        raise UserInputError(
+            "INVALID_INPUT", f"receipt must be at most {MAX_RECEIPT} characters", field
+        )
+    if any(not ch.isprintable() for ch in cleaned):
+        raise UserInputError("INVALID_INPUT", "receipt must be printable text", field)
+    return cleaned
+
+
+async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> ImportResult:
+    receipt = clean_receipt(receipt)
+    store = await get_store_by_token(sync_token=sync_token)
+    existing = await SyncLog.get_or_none(store_id=store.id, receipt=receipt)
+    if existing is not None:
+        return ImportResult(await _settled(rt, existing), duplicate=True)
+    lease = datetime.now(UTC) + timedelta(seconds=rt.settings.marketplace_timeout_s) + _LEASE_MARGIN
+    try:
+        claimed = await SyncLog.create(store_id=store.id, receipt=receipt, next_retry_at=lease)
+    except IntegrityError:
+        existing = await SyncLog.get(store_id=store.id, receipt=receipt)
+        return ImportResult(await _settled(rt, existing), duplicate=True)
+    await rt.publish_status(store.id)
+    outcome = await validate_with_marketplace(rt=rt, store=store, receipt=receipt)
+    await record_outcome(
+        log_id=claimed.id,
+        store_id=store.id,
+        previous_attempt=0,
+        outcome=outcome,
+        max_attempts=rt.settings.sync_max_attempts,
+    )
+    await rt.publish_status(store.id)
+    return ImportResult(await SyncLog.get(id=claimed.id), duplicate=False)
+
+
+async def _settled(rt: Runtime, log: SyncLog) -> SyncLog:
+    """The log once its first marketplace call is over (or the wait runs out)."""
+    deadline = asyncio.get_running_loop().time() + rt.settings.marketplace_timeout_s + 2
+    while log.attempt == 0 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(_SETTLE_POLL_S)
+        log = await SyncLog.get(id=log.id)
+    return log
+

@@ -1,0 +1,65 @@
+"""The transactional outbox: events are rows written with the change they describe.
+
+``emit_event`` must run inside the caller's transaction; the returned delivery ids
+are sent to the broker only after commit (a message is a doorbell, the database is
+the truth, and the scheduler's sweep rings again for any doorbell that was lost).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from marketsync.ids import new_id
+from marketsync.models import WebhookDelivery, WebhookEndpoint, WebhookEventRecord
+from marketsync.models.enums import WebhookEventType
+from marketsync.runtime import Runtime
+from marketsync.schema.scalars import serialize_datetime
+
+DELIVER_ACTOR = "deliver_webhook"
+
+
+async def emit_event(
+    *,
+    conn: BaseDBAsyncClient,
+    event: WebhookEventType,
+    organization_id: str,
+    store_id: uuid.UUID | None,
+    data: dict[str, Any],
+) -> list[uuid.UUID]:
+    event_id = new_id()
+    now = datetime.now(UTC)
+    payload = {
+        "eventId": str(event_id),
+        "event": event.value,
+        "timestamp": serialize_datetime(now),
+        "organizationId": organization_id,
+        "storeId": str(store_id) if store_id else None,
+        "data": data,
+    }
+    await WebhookEventRecord.create(
+        id=event_id, organization_id=organization_id, store_id=store_id, event=event,
+        payload=payload, created_at=now, using_db=conn,
+    )
+    endpoints = await WebhookEndpoint.filter(
+        organization_id=organization_id, event=event, is_active=True
+    ).using_db(conn)
+    deliveries = [
+        WebhookDelivery(
+            id=new_id(), event_record_id=event_id, endpoint_id=endpoint.id,
+            organization_id=organization_id,
+        )
+        for endpoint in endpoints
+    ]
+    if deliveries:
+        await WebhookDelivery.bulk_create(deliveries, using_db=conn)
+    return [delivery.id for delivery in deliveries]
+
+
+async def ring_deliveries(*, rt: Runtime, delivery_ids: list[uuid.UUID]) -> None:
+    """After commit: ask a worker to deliver now (the sweep covers a lost message)."""
+    for delivery_id in delivery_ids:
+        await rt.dispatcher.send(DELIVER_ACTOR, str(delivery_id))

@@ -1,0 +1,95 @@
+"""Registering stores: an upsert on (organization, marketplace, external store id)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+
+from marketsync.crypto import SecretBox
+from marketsync.errors import NotFoundError, UserInputError
+from marketsync.models import Store
+from marketsync.models.enums import Marketplace
+from marketsync.services.currencies import normalize_currency
+
+MAX_TEXT = 255
+MAX_TOKEN = 4096
+
+
+@dataclass(frozen=True)
+class RegisteredStore:
+    store: Store
+    created: bool
+
+
+def _required(value: str, name: str, limit: int) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise UserInputError("INVALID_INPUT", f"{name} must not be empty", ["input", name])
+    if len(cleaned) > limit:
+        raise UserInputError(
+            "INVALID_INPUT", f"{name} must be at most {limit} characters", ["input", name]
+        )
+    return cleaned
+
+
+async def register_store(
+    *,
+    secrets: SecretBox,
+    organization_id: str,
+    marketplace: Marketplace,
+    external_store_id: str,
+    store_name: str,
+    access_token: str,
+    currency: str,
+) -> RegisteredStore:
+    organization_id = _required(organization_id, "organizationId", MAX_TEXT)
+    external_store_id = _required(external_store_id, "externalStoreId", MAX_TEXT)
+    store_name = _required(store_name, "storeName", MAX_TEXT)
+    access_token = _required(access_token, "accessToken", MAX_TOKEN)
+    code = normalize_currency(currency)
+    if code is None:
+        raise UserInputError(
+            "INVALID_CURRENCY", "currency must be an ISO 4217 code", ["input", "currency"]
+        )
+    fields = {
+        "store_name": store_name,
+        "access_token_encrypted": secrets.encrypt(access_token),
+        "currency": code,
+    }
+    key = {
+        "organization_id": organization_id,
+        "marketplace": marketplace,
+        "external_store_id": external_store_id,
+    }
+    for _ in range(3):
+        if await Store.filter(**key).update(**fields, updated_at=datetime.now(UTC)):
+            return RegisteredStore(store=await Store.get(**key), created=False)
+        try:
+            return RegisteredStore(store=await Store.create(**key, **fields), created=True)
+        except IntegrityError:
+            continue  # a concurrent call created it first: update that row
+    raise RuntimeError("store upsert did not settle")
+
+
+async def get_store(*, store_id: uuid.UUID, organization_id: str) -> Store:
+    store = await Store.get_or_none(id=store_id, organization_id=organization_id)
+    if store is None:
+        raise NotFoundError("store not found")
+    return store
+
+
+async def get_store_by_token(*, sync_token: uuid.UUID) -> Store:
+    store = await Store.get_or_none(sync_token=sync_token)
+    if store is None:
+        raise NotFoundError("unknown syncToken")
+    return store
+
+
+async def get_store_by_id(*, store_id: uuid.UUID) -> Store:
+    store = await Store.get_or_none(id=store_id)
+    if store is None:
+        raise NotFoundError("store not found")
+    return store
