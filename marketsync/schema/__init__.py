@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
+from strawberry.schema.config import StrawberryConfig
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -18,7 +19,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as depth_
 from marketsync.resolvers import orders, stores
 from marketsync.schema.context import Info
 from marketsync.schema.errors import CodedErrors
-from marketsync.schema.scalars import SCALAR_OVERRIDES
+from marketsync.schema.scalars import SCALAR_MAP
 from marketsync.schema.store import (
     ImportOrderInput,
     ImportOrderPayload,
@@ -32,6 +33,8 @@ from marketsync.schema.store import (
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
+# Built once: the rule classes are what costs, the extension wrapping them is cheap.
+LIMIT_RULES = [depth_validator(MAX_DEPTH, None), aliases_validator(MAX_ALIASES)]
 
 
 @strawberry.type
@@ -76,15 +79,13 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    scalar_overrides=SCALAR_OVERRIDES,
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
     extensions=[
-        CodedErrors(),
-        ParserCache(maxsize=512),
-        ValidationCache(maxsize=512),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        AddValidationRules(
-            [depth_validator(MAX_DEPTH, None), aliases_validator(MAX_ALIASES)]
-        ),
+        CodedErrors,
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules(LIMIT_RULES),
     ],
 )
 

@@ -22,11 +22,10 @@ def parse_datetime(value: Any) -> dt.datetime:
 
 
 DateTimeScalar: ScalarDefinition = strawberry.scalar(
-    dt.datetime,
     name="DateTime",
     description='ISO 8601, UTC, e.g. "2026-01-13T16:54:43.163Z"',
     serialize=serialize_datetime,
     parse_value=parse_datetime,
 )
 
-SCALAR_OVERRIDES: dict[object, Any] = {dt.datetime: DateTimeScalar}
+SCALAR_MAP: dict[object, ScalarDefinition] = {dt.datetime: DateTimeScalar}

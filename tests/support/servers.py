@@ -23,10 +23,10 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_asgi(app: Any, *, lifespan: str = "on") -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1 (a free port) and yield its base URL."""
+async def serve_asgi(app: Any, *, lifespan: str = "on", port: int = 0) -> AsyncIterator[str]:
+    """Serve ``app`` on 127.0.0.1 (``port``, or a free one) and yield its base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan, ws="auto"
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, ws="auto"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
