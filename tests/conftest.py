@@ -134,3 +134,28 @@ async def api(app_server: tuple[str, Any, Settings]) -> AsyncIterator[Api]:
     other_key = await create_api_key(organization_id=OTHER_ORG)
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
         yield Api(base_url, http, app, key, other_key, settings)
+
+
+@dataclass
+class RegisteredStore:
+    id: str
+    sync_token: str
+
+
+async def register_store(api: Api, external_id: str = "shop-1", **overrides: Any) -> RegisteredStore:
+    from tests.support.graphql import REGISTER_STORE, store_input
+
+    body = await api.gql(
+        REGISTER_STORE, {"input": store_input(ORG, external_id, **overrides)}, key=api.key
+    )
+    payload = body["data"]["registerStore"]
+    assert payload["userErrors"] == [], payload
+    return RegisteredStore(id=payload["storeId"], sync_token=payload["syncToken"])
+
+
+async def import_order(api: Api, sync_token: str, receipt: str) -> dict[str, Any]:
+    from tests.support.graphql import IMPORT_ORDER
+
+    body = await api.gql(IMPORT_ORDER, {"input": {"syncToken": sync_token, "receipt": receipt}})
+    payload: dict[str, Any] = body["data"]["importOrder"]
+    return payload

@@ -16,13 +16,14 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
-from marketsync.resolvers import orders, stores
+from marketsync.resolvers import jobs, orders, stores
 from marketsync.schema.context import Info
 from marketsync.schema.errors import CodedErrors
 from marketsync.schema.scalars import SCALAR_MAP
 from marketsync.schema.store import (
     ImportOrderInput,
     ImportOrderPayload,
+    Job,
     RegisterStoreInput,
     RegisterStorePayload,
     Store,
@@ -53,6 +54,10 @@ class Query:
     ) -> StoreConnection:
         return await stores.list_stores(info, organization_id, first, after)
 
+    @strawberry.field
+    async def job(self, info: Info, id: uuid.UUID) -> Job:
+        return await jobs.job(info, id)
+
 
 @strawberry.type
 class Mutation:
@@ -63,6 +68,10 @@ class Mutation:
     @strawberry.mutation
     async def import_order(self, info: Info, input: ImportOrderInput) -> ImportOrderPayload:
         return await orders.import_order(info, input)
+
+    @strawberry.mutation(description="enqueue a store sync now")
+    async def trigger_sync(self, info: Info, store_id: uuid.UUID) -> Job:
+        return await jobs.trigger_sync(info, store_id)
 
 
 @strawberry.type
