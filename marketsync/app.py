@@ -26,7 +26,7 @@ from tortoise import Tortoise
 
 from marketsync.config import Settings, get_settings
 from marketsync.db import tortoise_config
-from marketsync.jobs.broker import BrokerDispatcher, make_broker
+from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
 from marketsync.logs import configure_logging
 from marketsync.marketplaces.mock import build_mock_app
 from marketsync.migrator import apply_migrations, pending_migrations
@@ -65,7 +65,7 @@ def create_app(settings: Settings | None = None, *, self_url: str = "http://127.
             config=tortoise_config(settings.database_url), _enable_global_fallback=True
         )
         broker = make_broker(settings, loop=asyncio.get_running_loop())
-        import marketsync.jobs.actors  # noqa: F401  (binds the actors to this broker)
+        attach_actors(broker)
 
         rt = open_runtime(
             settings, dispatcher=BrokerDispatcher(broker), marketplace_base_url=marketplace_url,

@@ -107,8 +107,11 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
 @click.option("--loop", "mode", flag_value="loop", default=True, help="tick forever (default)")
 def scheduler(mode: str) -> None:
     """APScheduler: enqueues due store syncs, webhook deliveries and inventory polls."""
+    from marketsync.config import get_settings
     from marketsync.jobs.process import run_scheduler
 
+    if not get_settings().redis_url:
+        raise click.ClickException("`marketsync scheduler` needs REDIS_URL (`dev` runs its own)")
     asyncio.run(run_scheduler(once=mode == "once"))
 
 

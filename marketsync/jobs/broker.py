@@ -85,3 +85,17 @@ class BrokerDispatcher:
             await asyncio.to_thread(actor.send, *args)
         else:
             actor.send(*args)
+
+
+def attach_actors(broker: Any) -> None:
+    """Import the actors and bind them to ``broker``.
+
+    The first import binds them to the global broker; a process that makes a new
+    broker later (an app started twice in one test session) re-binds them here.
+    """
+    from marketsync.jobs import actors
+
+    for value in vars(actors).values():
+        if isinstance(value, dramatiq.Actor) and value.broker is not broker:
+            value.broker = broker
+            broker.declare_actor(value)

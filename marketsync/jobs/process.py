@@ -13,7 +13,7 @@ from tortoise import Tortoise
 
 from marketsync.config import Settings, get_settings
 from marketsync.db import tortoise_config
-from marketsync.jobs.broker import BrokerDispatcher, make_broker
+from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
 from marketsync.logs import configure_logging
 from marketsync.runtime import get_runtime, open_runtime, set_runtime
 
@@ -79,7 +79,7 @@ async def run_scheduler(*, once: bool) -> None:
     settings = get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
     broker = make_broker(settings, loop=asyncio.get_running_loop())
-    import marketsync.jobs.actors  # noqa: F401  (declares the actors the scheduler sends to)
+    attach_actors(broker)
 
     await open_process_runtime(settings, broker)
     try:
