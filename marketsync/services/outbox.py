@@ -11,13 +11,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from marketsync.ids import new_id
 from marketsync.models import WebhookDelivery, WebhookEndpoint, WebhookEventRecord
 from marketsync.models.enums import WebhookEventType
 from marketsync.runtime import Runtime
-from marketsync.schema.scalars import serialize_datetime
+from marketsync.isotime import format_utc
+
+log = structlog.get_logger(__name__)
 
 DELIVER_ACTOR = "deliver_webhook"
 
@@ -35,7 +38,7 @@ async def emit_event(
     payload = {
         "eventId": str(event_id),
         "event": event.value,
-        "timestamp": serialize_datetime(now),
+        "timestamp": format_utc(now),
         "organizationId": organization_id,
         "storeId": str(store_id) if store_id else None,
         "data": data,
@@ -60,6 +63,15 @@ async def emit_event(
 
 
 async def ring_deliveries(*, rt: Runtime, delivery_ids: list[uuid.UUID]) -> None:
-    """After commit: ask a worker to deliver now (the sweep covers a lost message)."""
+    """After commit: ask a worker to deliver now.
+
+    A doorbell that cannot be sent (the broker's Redis is down) is logged, not raised:
+    the rows are committed, and the scheduler's sweep rings them when it can.
+    """
     for delivery_id in delivery_ids:
-        await rt.dispatcher.send(DELIVER_ACTOR, str(delivery_id))
+        try:
+            await rt.dispatcher.send(DELIVER_ACTOR, str(delivery_id))
+        except Exception as exc:  # the sweep is the guarantee; the caller's work is done
+            log.warning(
+                "webhook_doorbell_lost", delivery_id=str(delivery_id), error=type(exc).__name__
+            )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from marketsync.models import Store, SyncLog
 from marketsync.models.enums import SyncLogStatus
-from marketsync.schema.scalars import parse_datetime
+from marketsync.isotime import parse_utc as parse_datetime
 from tests.conftest import Api, import_order, register_store
 from tests.support.graphql import STORE_LOGS, SYNC_STATUS, error_codes
 
