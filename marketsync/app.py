@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from cross_web import HTTPException as StrawberryHTTPException
 from tortoise import Tortoise
 
 from marketsync.config import Settings, get_settings
@@ -48,6 +49,12 @@ class MarketsyncGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         return Context(request=request, rt=self._state.rt, hub=self._state.hub)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        if not isinstance(parsed, dict):
+            raise StrawberryHTTPException(400, "The request body must be a JSON object")
+        return parsed
 
 
 def create_app(settings: Settings | None = None, *, self_url: str = "http://127.0.0.1:8000") -> Starlette:

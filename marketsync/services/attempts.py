@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 
 from marketsync.errors import MarketplaceError, RateLimitError
 from marketsync.marketplaces.client import ValidationResult
+from marketsync.metrics import MARKETPLACE_LATENCY
 from marketsync.models import Store, SyncLog
 from marketsync.models.enums import SyncLogStatus
 from marketsync.runtime import Runtime
@@ -35,12 +36,13 @@ class Outcome:
 
 async def validate_with_marketplace(*, rt: Runtime, store: Store, receipt: str) -> Outcome:
     try:
-        result = await rt.marketplace.validate_receipt(
-            marketplace=store.marketplace.value,
-            access_token=rt.secrets.decrypt(store.access_token_encrypted),
-            receipt=receipt,
-            currency=store.currency,
-        )
+        with MARKETPLACE_LATENCY.time():
+            result = await rt.marketplace.validate_receipt(
+                marketplace=store.marketplace.value,
+                access_token=rt.secrets.decrypt(store.access_token_encrypted),
+                receipt=receipt,
+                currency=store.currency,
+            )
     except RateLimitError as exc:
         return Outcome(SyncLogStatus.RATE_LIMITED, exc.error_detail, retry_after_s=exc.retry_after)
     except MarketplaceError as exc:

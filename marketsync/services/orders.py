@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.exceptions import IntegrityError
 
 from marketsync.errors import UserInputError
+from marketsync.metrics import ORDER_IMPORTS
 from marketsync.models import SyncLog
 from marketsync.runtime import Runtime
 from marketsync.services.attempts import record_outcome, validate_with_marketplace
@@ -52,11 +53,13 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
     store = await get_store_by_token(sync_token=sync_token)
     existing = await SyncLog.get_or_none(store_id=store.id, receipt=receipt)
     if existing is not None:
+        ORDER_IMPORTS.labels("duplicate").inc()
         return ImportResult(await _settled(rt, existing), duplicate=True)
     lease = datetime.now(UTC) + timedelta(seconds=rt.settings.marketplace_timeout_s) + _LEASE_MARGIN
     try:
         claimed = await SyncLog.create(store_id=store.id, receipt=receipt, next_retry_at=lease)
     except IntegrityError:
+        ORDER_IMPORTS.labels("duplicate").inc()
         existing = await SyncLog.get(store_id=store.id, receipt=receipt)
         return ImportResult(await _settled(rt, existing), duplicate=True)
     await rt.publish_status(store.id)
@@ -69,6 +72,7 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
         max_attempts=rt.settings.sync_max_attempts,
     )
     await rt.publish_status(store.id)
+    ORDER_IMPORTS.labels(outcome.status.value).inc()
     return ImportResult(await SyncLog.get(id=claimed.id), duplicate=False)
 
 

@@ -21,6 +21,7 @@ from redis.exceptions import LockError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from marketsync.metrics import SYNC_LOGS_RETRIED, SYNC_RUNS
 from marketsync.models import Job, Store, SyncLog
 from marketsync.models.enums import (
     ConnectionStatus,
@@ -138,6 +139,7 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
                 outcome=outcome, max_attempts=settings.sync_max_attempts,
             )
             counts.add(outcome.status)
+            SYNC_LOGS_RETRIED.labels(outcome.status.value).inc()
 
     for _ in range(settings.sync_max_iterations):
         due = due_logs_filter(
@@ -204,4 +206,5 @@ async def _finish(
         )
     await ring_deliveries(rt=rt, delivery_ids=delivery_ids)
     await rt.publish_status(store.id)
+    SYNC_RUNS.labels("failed" if error else event.value.removeprefix("sync.")).inc()
     log.info("store_sync_finished", store_id=str(store.id), job_id=str(job.id), **summary)

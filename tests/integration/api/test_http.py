@@ -1,0 +1,78 @@
+"""HTTP surface: bodies, limits, masking, health, readiness, metrics and GraphiQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from marketsync.models import Store, SyncLog
+from tests.conftest import Api, import_order, register_store
+from tests.support.graphql import error_codes
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "3", "null", "not json"])
+async def test_bodies_that_are_not_a_json_object_answer_400(api: Api, body: str) -> None:
+    response = await api.http.post(
+        "/graphql", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+
+
+async def test_aliases_and_tokens_are_limited(api: Api) -> None:
+    aliases = await api.gql("{ " + " ".join(f"a{i}: __typename" for i in range(31)) + " }")
+    tokens = await api.gql("{ " + "__typename " * 4001 + "}")
+    fine = await api.gql("{ " + " ".join(f"a{i}: __typename" for i in range(30)) + " }")
+
+    assert aliases.get("data") is None
+    assert "aliases" in aliases["errors"][0]["message"]
+    assert tokens.get("data") is None
+    assert "errors" not in fine
+
+
+async def test_unexpected_errors_are_masked(api: Api) -> None:
+    store = await register_store(api)
+    await Store.filter(id=uuid.UUID(store.id)).update(access_token_encrypted="garbage")
+
+    body = await api.gql(
+        'mutation($t: UUID!) { importOrder(input: {syncToken: $t, receipt: "R-1"}) '
+        "{ duplicate } }",
+        {"t": store.sync_token},
+    )
+
+    assert error_codes(body) == ["INTERNAL_SERVER_ERROR"]
+    assert body["errors"][0]["message"] == "Internal server error."
+    assert "garbage" not in str(body) and "InvalidToken" not in str(body)
+    assert await SyncLog.filter(store_id=uuid.UUID(store.id)).count() == 1
+
+
+async def test_health_ready_metrics_and_graphiql(api: Api) -> None:
+    health = await api.http.get("/health")
+    ready = await api.http.get("/ready")
+    metrics = await api.http.get("/metrics")
+    ide = await api.http.get("/graphql", headers={"accept": "text/html"})
+
+    assert health.status_code == 200
+    assert ready.status_code == 200
+    assert ready.json()["migrations"] == "ok"
+    assert metrics.status_code == 200
+    assert "marketsync_order_imports_total" in metrics.text
+    assert ide.status_code == 200
+    assert "graphiql" in ide.text.lower()
+
+
+async def test_imports_are_counted_in_metrics(api: Api) -> None:
+    store = await register_store(api)
+    before = (await api.http.get("/metrics")).text
+    await import_order(api, store.sync_token, "R-1")
+    await import_order(api, store.sync_token, "R-1")
+    after = (await api.http.get("/metrics")).text
+
+    def value(text: str, labels: str) -> float:
+        prefix = f"marketsync_order_imports_total{{{labels}}} "
+        lines = [line for line in text.splitlines() if line.startswith(prefix)]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    assert value(after, 'outcome="SUCCESS"') - value(before, 'outcome="SUCCESS"') == 1
+    assert value(after, 'outcome="duplicate"') - value(before, 'outcome="duplicate"') == 1
