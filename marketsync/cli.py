@@ -94,7 +94,7 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
     if not settings.marketplace_base_url:
         raise click.ClickException("`marketsync worker` needs MARKETPLACE_BASE_URL")
     if metrics_port is not None:
-        os.environ["MARKETSYNC_WORKER_METRICS_PORT"] = str(metrics_port)
+        os.environ["dramatiq_prom_port"] = str(metrics_port)  # read by Dramatiq's Prometheus
     args = make_argument_parser().parse_args(
         ["marketsync.jobs.worker", "--processes", str(processes), "--threads", str(threads),
          "--queues", *QUEUES]

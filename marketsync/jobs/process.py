@@ -46,11 +46,6 @@ class WorkerRuntime(Middleware):
 
     def after_worker_boot(self, broker: Any, worker: Any) -> None:
         configure_logging(level=self.settings.log_level, json=self.settings.log_json)
-        port = os.environ.get("MARKETSYNC_WORKER_METRICS_PORT")
-        if port:
-            from prometheus_client import start_http_server
-
-            start_http_server(int(port) + _process_index())
         thread = get_event_loop_thread()
         assert thread is not None
         thread.run_coroutine(open_process_runtime(self.settings, broker))
@@ -62,13 +57,13 @@ class WorkerRuntime(Middleware):
             thread.run_coroutine(close_process_runtime())
 
 
-def _process_index() -> int:
-    return int(os.environ.get("dramatiq_worker_id", "0") or 0)
-
-
 def setup_worker_broker() -> Any:
     settings = get_settings()
     broker = make_broker(settings)
+    if os.environ.get("dramatiq_prom_port"):
+        from dramatiq.middleware.prometheus import Prometheus
+
+        broker.add_middleware(Prometheus())  # one exposition server for all worker processes
     broker.add_middleware(WorkerRuntime(settings))
     return broker
 

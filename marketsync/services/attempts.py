@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from tortoise.expressions import F
@@ -59,15 +60,17 @@ async def validate_with_marketplace(*, rt: Runtime, store: Store, receipt: str) 
 
 
 async def record_outcome(
-    *, log_id: uuid.UUID, store_id: uuid.UUID, previous_attempt: int, outcome: Outcome,
-    max_attempts: int,
+    *, log: SyncLog, store_id: uuid.UUID, outcome: Outcome, max_attempts: int
 ) -> bool:
-    """Write the outcome of attempt ``previous_attempt + 1``; True if the log became SUCCESS."""
+    """Write the outcome of the log's next attempt, in the DB and on ``log``.
+
+    True if the log became SUCCESS. The log and the store (lastSyncAt, importedOrders)
+    change in one transaction, so no reader ever sees one without the other.
+    """
     now = datetime.now(UTC)
-    attempt = previous_attempt + 1
-    changes: dict[str, object] = {
+    attempt = log.attempt + 1
+    changes: dict[str, Any] = {
         "status": outcome.status,
-        "attempt": F("attempt") + 1,
         "error_details": outcome.error_details,
         "updated_at": now,
     }
@@ -86,15 +89,15 @@ async def record_outcome(
         )
     else:
         changes["next_retry_at"] = None
-    async with in_transaction():
-        updated = (
-            await SyncLog.filter(id=log_id)
-            .exclude(status=SyncLogStatus.SUCCESS)
-            .update(**changes)
-        )
-        became_success = bool(updated) and outcome.status == SyncLogStatus.SUCCESS
-        store_changes: dict[str, object] = {"last_sync_at": now, "updated_at": now}
-        if became_success:
+    pending = SyncLog.filter(id=log.id).exclude(status=SyncLogStatus.SUCCESS)
+    store_changes: dict[str, Any] = {"last_sync_at": now, "updated_at": now}
+    async with in_transaction() as conn:
+        updated = await pending.using_db(conn).update(**changes, attempt=F("attempt") + 1)
+        if updated and outcome.status == SyncLogStatus.SUCCESS:
             store_changes["imported_orders"] = F("imported_orders") + 1
-        await Store.filter(id=store_id).update(**store_changes)
-    return became_success
+        await Store.filter(id=store_id).using_db(conn).update(**store_changes)
+    if updated:
+        for name, value in changes.items():
+            setattr(log, name, value)
+        log.attempt = attempt
+    return bool(updated) and outcome.status == SyncLogStatus.SUCCESS

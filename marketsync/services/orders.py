@@ -18,10 +18,10 @@ from tortoise.exceptions import IntegrityError
 
 from marketsync.errors import UserInputError
 from marketsync.metrics import ORDER_IMPORTS
-from marketsync.models import SyncLog
+from marketsync.models import Store, SyncLog
 from marketsync.runtime import Runtime
 from marketsync.services.attempts import record_outcome, validate_with_marketplace
-from marketsync.services.stores import get_store_by_token
+from marketsync.services.stores import store_id_for_token
 
 MAX_RECEIPT = 255
 _LEASE_MARGIN = timedelta(seconds=30)
@@ -50,11 +50,12 @@ def clean_receipt(receipt: str) -> str:
 
 async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> ImportResult:
     receipt = clean_receipt(receipt)
-    store = await get_store_by_token(sync_token=sync_token)
-    existing = await SyncLog.get_or_none(store_id=store.id, receipt=receipt)
+    store_id = await store_id_for_token(sync_token=sync_token)
+    existing = await SyncLog.get_or_none(store_id=store_id, receipt=receipt)
     if existing is not None:
         ORDER_IMPORTS.labels("duplicate").inc()
         return ImportResult(await _settled(rt, existing), duplicate=True)
+    store = await Store.get(id=store_id)
     lease = datetime.now(UTC) + timedelta(seconds=rt.settings.marketplace_timeout_s) + _LEASE_MARGIN
     try:
         claimed = await SyncLog.create(store_id=store.id, receipt=receipt, next_retry_at=lease)
@@ -65,15 +66,12 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
     await rt.publish_status(store.id)
     outcome = await validate_with_marketplace(rt=rt, store=store, receipt=receipt)
     await record_outcome(
-        log_id=claimed.id,
-        store_id=store.id,
-        previous_attempt=0,
-        outcome=outcome,
+        log=claimed, store_id=store.id, outcome=outcome,
         max_attempts=rt.settings.sync_max_attempts,
     )
     await rt.publish_status(store.id)
     ORDER_IMPORTS.labels(outcome.status.value).inc()
-    return ImportResult(await SyncLog.get(id=claimed.id), duplicate=False)
+    return ImportResult(claimed, duplicate=False)
 
 
 async def _settled(rt: Runtime, log: SyncLog) -> SyncLog:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -79,6 +80,25 @@ async def get_store(*, store_id: uuid.UUID, organization_id: str) -> Store:
     if store is None:
         raise NotFoundError("store not found")
     return store
+
+
+_TOKEN_CACHE_SIZE = 10_000
+_store_ids: OrderedDict[uuid.UUID, uuid.UUID] = OrderedDict()
+
+
+async def store_id_for_token(*, sync_token: uuid.UUID) -> uuid.UUID:
+    """The store id of a sync token, remembered: a token never moves to another store."""
+    store_id = _store_ids.get(sync_token)
+    if store_id is not None:
+        _store_ids.move_to_end(sync_token)
+        return store_id
+    found = await Store.filter(sync_token=sync_token).values_list("id", flat=True)
+    if not found:
+        raise NotFoundError("unknown syncToken")
+    _store_ids[sync_token] = found[0]
+    if len(_store_ids) > _TOKEN_CACHE_SIZE:
+        _store_ids.popitem(last=False)
+    return found[0]
 
 
 async def get_store_by_token(*, sync_token: uuid.UUID) -> Store:

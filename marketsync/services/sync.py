@@ -135,8 +135,8 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
         async with limiter:
             outcome = await validate_with_marketplace(rt=rt, store=store, receipt=sync_log.receipt)
             await record_outcome(
-                log_id=sync_log.id, store_id=store.id, previous_attempt=sync_log.attempt,
-                outcome=outcome, max_attempts=settings.sync_max_attempts,
+                log=sync_log, store_id=store.id, outcome=outcome,
+                max_attempts=settings.sync_max_attempts,
             )
             counts.add(outcome.status)
             SYNC_LOGS_RETRIED.labels(outcome.status.value).inc()

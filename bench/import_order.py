@@ -1,0 +1,68 @@
+"""importOrder throughput against `{ __typename }`, one uvicorn worker on PostgreSQL + Redis.
+
+    .venv/bin/python bench/import_order.py [--requests 3000] [--concurrency 32]
+
+Prints requests/s and p50/p99 for (a) `{ __typename }`, (b) importOrder of a receipt
+seen before, (c) importOrder of new receipts, and the ratios b/a and c/a measured in
+the same run (targets: b/a >= 0.6, c/a >= 0.3). Loopback only; bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import gql, load, stack  # noqa: E402
+
+IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t, receipt: $r}) {
+  duplicate syncLog { id status } userErrors { code } } }"""
+REGISTER = """mutation($i: RegisterStoreInput!) { registerStore(input: $i) { syncToken } }"""
+
+
+async def main(requests: int, concurrency: int) -> None:
+    async with stack() as bench:
+        key = bench.run("apikey", "create", "--org", "bench").strip().splitlines()[-1]
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            url = bench.base_url
+            store = await gql(session, url, REGISTER, {"i": {
+                "organizationId": "bench", "marketplace": "ETSY", "externalStoreId": "b1",
+                "storeName": "Bench", "accessToken": "bench-token", "currency": "USD"}}, key)
+            token = store["data"]["registerStore"]["syncToken"]
+            await gql(session, url, IMPORT, {"t": token, "r": "SEEN-1"})
+
+            async def typename(_: int) -> bool:
+                body = await gql(session, url, "{ __typename }")
+                return "errors" not in body
+
+            async def seen(_: int) -> bool:
+                body = await gql(session, url, IMPORT, {"t": token, "r": "SEEN-1"})
+                return bool(body["data"]["importOrder"]["duplicate"])
+
+            async def new(index: int) -> bool:
+                body = await gql(session, url, IMPORT, {"t": token, "r": f"NEW-{index}-1"})
+                return body["data"]["importOrder"]["duplicate"] is False
+
+            await load("warm-up", typename, total=300, concurrency=concurrency)
+            a = await load("(a) { __typename }", typename, total=requests, concurrency=concurrency)
+            b = await load("(b) importOrder, seen receipt", seen, total=requests,
+                           concurrency=concurrency)
+            c = await load("(c) importOrder, new receipt", new, total=requests,
+                           concurrency=concurrency)
+    for result in (a, b, c):
+        print(result.line())
+    print(f"ratio b/a = {b.rate / a.rate:.2f}  (target >= 0.6)")
+    print(f"ratio c/a = {c.rate / a.rate:.2f}  (target >= 0.3)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.concurrency))
