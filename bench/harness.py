@@ -140,7 +140,11 @@ async def stack(*, extra_env: dict[str, str] | None = None, api: bool = True) ->
         for proc in reversed(bench.procs):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=20)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
         await redis.flushdb()
         await redis.aclose()
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

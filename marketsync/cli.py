@@ -37,9 +37,11 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     os.environ.setdefault("MARKETSYNC_SELF_URL", f"http://{_local(host)}:{port}")
+    from marketsync.config import get_settings
+
     uvicorn.run(
-        "marketsync.asgi:app", host=host, port=port, workers=workers, log_level="info",
-        proxy_headers=False,
+        "marketsync.asgi:app", host=host, port=port, workers=workers,
+        log_level=get_settings().log_level.lower(), access_log=False, proxy_headers=False,
     )
 
 

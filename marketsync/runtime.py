@@ -27,6 +27,8 @@ STATUS_CHANNEL_PREFIX = "marketsync:status:"
 class Dispatcher(Protocol):
     async def send(self, actor_name: str, *args: Any) -> None: ...
 
+    async def send_delayed(self, actor_name: str, *args: Any, delay_s: float) -> None: ...
+
 
 @dataclass
 class Runtime:
@@ -86,7 +88,11 @@ _FAKE_SERVER: Any = None
 def open_redis(settings: Settings) -> aioredis.Redis:
     """Redis from REDIS_URL, or the process's in-memory stand-in (fakeredis)."""
     if settings.redis_url:
-        return aioredis.from_url(settings.redis_url, max_connections=50)
+        # Blocking: under load a caller waits for a pooled connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=64, timeout=10
+        )
+        return aioredis.Redis(connection_pool=pool)
     global _FAKE_SERVER
     import fakeredis
 

@@ -59,45 +59,58 @@ async def validate_with_marketplace(*, rt: Runtime, store: Store, receipt: str) 
     return Outcome(SyncLogStatus.FAILED, "invalid_receipt")
 
 
-async def record_outcome(
-    *, log: SyncLog, store_id: uuid.UUID, outcome: Outcome, max_attempts: int
-) -> bool:
-    """Write the outcome of the log's next attempt, in the DB and on ``log``.
-
-    True if the log became SUCCESS. The log and the store (lastSyncAt, importedOrders)
-    change in one transaction, so no reader ever sees one without the other.
-    """
-    now = datetime.now(UTC)
-    attempt = log.attempt + 1
-    changes: dict[str, Any] = {
-        "status": outcome.status,
-        "error_details": outcome.error_details,
-        "updated_at": now,
-    }
+def _apply(log: SyncLog, outcome: Outcome, *, now: datetime, max_attempts: int) -> None:
+    """The log as the attempt leaves it (in memory)."""
+    log.attempt += 1
+    log.status = outcome.status
+    log.error_details = outcome.error_details
+    log.updated_at = now
     if outcome.status == SyncLogStatus.SUCCESS:
         assert outcome.result is not None
-        changes |= {
-            "order_id": outcome.result.order_id,
-            "amount": outcome.result.amount,
-            "currency": outcome.result.currency,
-            "imported_at": outcome.result.imported_at or now,
-            "next_retry_at": None,
-        }
-    elif outcome.status == SyncLogStatus.RATE_LIMITED or attempt < max_attempts:
-        changes["next_retry_at"] = next_retry_at(
-            now=now, attempt=attempt, retry_after_s=outcome.retry_after_s
+        log.order_id = outcome.result.order_id
+        log.amount = outcome.result.amount
+        log.currency = outcome.result.currency
+        log.imported_at = outcome.result.imported_at or now
+        log.next_retry_at = None
+    elif outcome.status == SyncLogStatus.RATE_LIMITED or log.attempt < max_attempts:
+        log.next_retry_at = next_retry_at(
+            now=now, attempt=log.attempt, retry_after_s=outcome.retry_after_s
         )
     else:
-        changes["next_retry_at"] = None
-    pending = SyncLog.filter(id=log.id).exclude(status=SyncLogStatus.SUCCESS)
-    store_changes: dict[str, Any] = {"last_sync_at": now, "updated_at": now}
+        log.next_retry_at = None
+
+
+_WRITTEN = ["status", "attempt", "error_details", "order_id", "amount", "currency",
+            "imported_at", "next_retry_at", "updated_at"]
+
+
+async def record_outcomes(
+    *, store_id: uuid.UUID, results: list[tuple[SyncLog, Outcome]], max_attempts: int
+) -> int:
+    """Write attempts' outcomes for logs of one store in one transaction.
+
+    Logs that are SUCCESS in the database already are left alone, so a log is counted
+    in importedOrders once at most, whoever else touched it. Returns how many logs
+    became SUCCESS. The store's lastSyncAt and importedOrders change in the same
+    transaction, so no reader sees one without the other.
+    """
+    now = datetime.now(UTC)
     async with in_transaction() as conn:
-        updated = await pending.using_db(conn).update(**changes, attempt=F("attempt") + 1)
-        if updated and outcome.status == SyncLogStatus.SUCCESS:
-            store_changes["imported_orders"] = F("imported_orders") + 1
+        open_ids = set(
+            await SyncLog.filter(id__in=[log.id for log, _ in results])
+            .exclude(status=SyncLogStatus.SUCCESS)
+            .select_for_update()
+            .using_db(conn)
+            .values_list("id", flat=True)
+        )
+        written = [(log, outcome) for log, outcome in results if log.id in open_ids]
+        for log, outcome in written:
+            _apply(log, outcome, now=now, max_attempts=max_attempts)
+        if written:
+            await SyncLog.bulk_update([log for log, _ in written], fields=_WRITTEN, using_db=conn)
+        successes = sum(o.status == SyncLogStatus.SUCCESS for _, o in written)
+        store_changes: dict[str, Any] = {"last_sync_at": now, "updated_at": now}
+        if successes:
+            store_changes["imported_orders"] = F("imported_orders") + successes
         await Store.filter(id=store_id).using_db(conn).update(**store_changes)
-    if updated:
-        for name, value in changes.items():
-            setattr(log, name, value)
-        log.attempt = attempt
-    return bool(updated) and outcome.status == SyncLogStatus.SUCCESS
+    return successes

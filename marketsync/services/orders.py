@@ -20,7 +20,7 @@ from marketsync.errors import UserInputError
 from marketsync.metrics import ORDER_IMPORTS
 from marketsync.models import Store, SyncLog
 from marketsync.runtime import Runtime
-from marketsync.services.attempts import record_outcome, validate_with_marketplace
+from marketsync.services.attempts import record_outcomes, validate_with_marketplace
 from marketsync.services.stores import store_id_for_token
 
 MAX_RECEIPT = 255
@@ -65,8 +65,8 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
         return ImportResult(await _settled(rt, existing), duplicate=True)
     await rt.publish_status(store.id)
     outcome = await validate_with_marketplace(rt=rt, store=store, receipt=receipt)
-    await record_outcome(
-        log=claimed, store_id=store.id, outcome=outcome,
+    await record_outcomes(
+        store_id=store.id, results=[(claimed, outcome)],
         max_attempts=rt.settings.sync_max_attempts,
     )
     await rt.publish_status(store.id)

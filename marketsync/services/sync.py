@@ -31,7 +31,7 @@ from marketsync.models.enums import (
     WebhookEventType,
 )
 from marketsync.runtime import Runtime
-from marketsync.services.attempts import record_outcome, validate_with_marketplace
+from marketsync.services.attempts import Outcome, record_outcomes, validate_with_marketplace
 from marketsync.services.outbox import emit_event, ring_deliveries
 from marketsync.services.status import store_sync_status
 
@@ -131,15 +131,11 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
     settings = rt.settings
     limiter = asyncio.Semaphore(settings.sync_concurrency)
 
-    async def retry(sync_log: SyncLog) -> None:
+    async def attempt(sync_log: SyncLog) -> tuple[SyncLog, Outcome]:
         async with limiter:
-            outcome = await validate_with_marketplace(rt=rt, store=store, receipt=sync_log.receipt)
-            await record_outcome(
-                log=sync_log, store_id=store.id, outcome=outcome,
-                max_attempts=settings.sync_max_attempts,
+            return sync_log, await validate_with_marketplace(
+                rt=rt, store=store, receipt=sync_log.receipt
             )
-            counts.add(outcome.status)
-            SYNC_LOGS_RETRIED.labels(outcome.status.value).inc()
 
     for _ in range(settings.sync_max_iterations):
         due = due_logs_filter(
@@ -150,8 +146,14 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
         )
         if not chunk:
             break
+        results = await asyncio.gather(*(attempt(sync_log) for sync_log in chunk))
+        await record_outcomes(
+            store_id=store.id, results=list(results), max_attempts=settings.sync_max_attempts
+        )
         before = counts.processed, counts.success, counts.failed, counts.rate_limited
-        await asyncio.gather(*(retry(sync_log) for sync_log in chunk))
+        for _, outcome in results:
+            counts.add(outcome.status)
+            SYNC_LOGS_RETRIED.labels(outcome.status.value).inc()
         counts.chunks += 1
         await lock.reacquire()
         await rt.publish_status(store.id)
