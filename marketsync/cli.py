@@ -45,6 +45,18 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
     )
 
 
+def _check_secret_key() -> None:
+    """Outside `dev`, SECRET_KEY is required: fail at the prompt, not in a worker's boot."""
+    from marketsync.config import get_settings
+    from marketsync.errors import ConfigurationError
+    from marketsync.runtime import resolve_secret_key
+
+    try:
+        resolve_secret_key(get_settings())
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from error
+
+
 def _local(host: str) -> str:
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
 
@@ -75,6 +87,7 @@ def dev(host: str, port: int) -> None:
 @click.option("--workers", default=1, type=int, show_default=True)
 def serve(host: str, port: int, workers: int) -> None:
     """The API alone (uvicorn) against DATABASE_URL and REDIS_URL."""
+    _check_secret_key()
     _serve(host, port, workers)
 
 
@@ -95,6 +108,7 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
         raise click.ClickException("`marketsync worker` needs REDIS_URL (`dev` runs its own)")
     if not settings.marketplace_base_url:
         raise click.ClickException("`marketsync worker` needs MARKETPLACE_BASE_URL")
+    _check_secret_key()
     if metrics_port is not None:
         os.environ["dramatiq_prom_port"] = str(metrics_port)  # read by Dramatiq's Prometheus
     args = make_argument_parser().parse_args(
@@ -114,6 +128,7 @@ def scheduler(mode: str) -> None:
 
     if not get_settings().redis_url:
         raise click.ClickException("`marketsync scheduler` needs REDIS_URL (`dev` runs its own)")
+    _check_secret_key()
     asyncio.run(run_scheduler(once=mode == "once"))
 
 

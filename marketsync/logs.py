@@ -34,5 +34,5 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # lets tests capture logs (structlog.testing)
     )

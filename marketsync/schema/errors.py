@@ -6,12 +6,24 @@ logged by Strawberry with its traceback, and its message never reaches the clien
 
 from __future__ import annotations
 
+import structlog
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from marketsync.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 
+log = structlog.get_logger(__name__)
 _CODED = (NotFoundError, AuthenticationError, PermissionDeniedError)
+
+
+def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
+    """Log what will be masked, with its traceback; expected errors are the caller's business."""
+    for error in errors:
+        if error.path is not None and not _is_expected(error):
+            log.error(
+                "graphql_unexpected_error", operation=operation, path=list(error.path),
+                error=type(error.original_error).__name__, exc_info=error.original_error,
+            )
 
 
 def _is_expected(error: GraphQLError) -> bool:
@@ -23,6 +35,13 @@ def _is_expected(error: GraphQLError) -> bool:
     return isinstance(original, GraphQLError) and bool((original.extensions or {}).get("code"))
 
 
+def _request_error_code(error: GraphQLError) -> str:
+    """Errors of the request itself: bad values are the caller's input, the rest validation."""
+    if error.message.startswith(("Variable '$", "Argument '")):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 class CodedErrors(MaskErrors):
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda error: not _is_expected(error),
@@ -32,7 +51,11 @@ class CodedErrors(MaskErrors):
         shaped: list[GraphQLError] = []
         for error in errors:
             original = error.original_error
-            if isinstance(original, _CODED):
+            if error.path is None and not (error.extensions or {}).get("code"):
+                # No path: the request itself (parse, validation, variable values), not a
+                # resolver; its message is about the caller's document and safe to show.
+                shaped.append(self._with_code(error, _request_error_code(error)))
+            elif isinstance(original, _CODED):
                 shaped.append(self._with_code(error, original.code))
             elif not _is_expected(error):
                 masked = self.anonymise_error(error)

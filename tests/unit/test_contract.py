@@ -28,7 +28,12 @@ def contract_schema():  # type: ignore[no-untyped-def]
 
 
 def default_text(arg) -> str | None:  # type: ignore[no-untyped-def]
-    """An argument's or input field's default as SDL text, however it was defined."""
+    """An argument's or input field's default as SDL text (``= null`` counts as none)."""
+    text = _default_text(arg)
+    return None if text == "null" else text
+
+
+def _default_text(arg) -> str | None:  # type: ignore[no-untyped-def]
     default = getattr(arg, "default", None)
     if default is not None and getattr(default, "literal", None) is not None:
         return print_ast(default.literal)

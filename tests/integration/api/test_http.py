@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from structlog.testing import capture_logs
 
 from marketsync.models import Store, SyncLog
 from tests.conftest import Api, import_order, register_store
@@ -31,20 +32,24 @@ async def test_aliases_and_tokens_are_limited(api: Api) -> None:
     assert "errors" not in fine
 
 
-async def test_unexpected_errors_are_masked(api: Api) -> None:
+async def test_unexpected_errors_are_masked_and_logged(api: Api) -> None:
     store = await register_store(api)
     await Store.filter(id=uuid.UUID(store.id)).update(access_token_encrypted="garbage")
 
-    body = await api.gql(
-        'mutation($t: UUID!) { importOrder(input: {syncToken: $t, receipt: "R-1"}) '
-        "{ duplicate } }",
-        {"t": store.sync_token},
-    )
+    with capture_logs() as logged:
+        body = await api.gql(
+            'mutation($t: UUID!) { importOrder(input: {syncToken: $t, receipt: "R-1"}) '
+            "{ duplicate } }",
+            {"t": store.sync_token},
+        )
 
     assert error_codes(body) == ["INTERNAL_SERVER_ERROR"]
     assert body["errors"][0]["message"] == "Internal server error."
     assert "garbage" not in str(body) and "InvalidToken" not in str(body)
     assert await SyncLog.filter(store_id=uuid.UUID(store.id)).count() == 1
+    errors = [entry for entry in logged if entry["event"] == "graphql_unexpected_error"]
+    assert [(e["path"], e["error"]) for e in errors] == [(["importOrder"], "InvalidToken")]
+    assert "garbage" not in str(errors)
 
 
 async def test_health_ready_metrics_and_graphiql(api: Api) -> None:
@@ -76,3 +81,13 @@ async def test_imports_are_counted_in_metrics(api: Api) -> None:
 
     assert value(after, 'outcome="SUCCESS"') - value(before, 'outcome="SUCCESS"') == 1
     assert value(after, 'outcome="duplicate"') - value(before, 'outcome="duplicate"') == 1
+
+
+async def test_request_errors_carry_codes(api: Api) -> None:
+    bad_uuid = await api.gql(
+        "query($t: UUID!) { syncStatus(syncToken: $t) { syncStatus } }", {"t": "not-a-uuid"}
+    )
+    unknown_field = await api.gql("{ nope }")
+
+    assert error_codes(bad_uuid) == ["BAD_USER_INPUT"]
+    assert error_codes(unknown_field) == ["GRAPHQL_VALIDATION_FAILED"]
