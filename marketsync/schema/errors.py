@@ -35,6 +35,12 @@ def _is_expected(error: GraphQLError) -> bool:
     return isinstance(original, GraphQLError) and bool((original.extensions or {}).get("code"))
 
 
+def _is_request_error(error: GraphQLError) -> bool:
+    if error.path is not None or (error.extensions or {}).get("code"):
+        return False
+    return error.original_error is None or error.message.startswith("Variable '$")
+
+
 def _request_error_code(error: GraphQLError) -> str:
     """Errors of the request itself: bad values are the caller's input, the rest validation."""
     if error.message.startswith(("Variable '$", "Argument '")):
@@ -51,12 +57,12 @@ class CodedErrors(MaskErrors):
         shaped: list[GraphQLError] = []
         for error in errors:
             original = error.original_error
-            if error.path is None and not (error.extensions or {}).get("code"):
+            if isinstance(original, _CODED):
+                shaped.append(self._with_code(error, original.code))
+            elif _is_request_error(error):
                 # No path: the request itself (parse, validation, variable values), not a
                 # resolver; its message is about the caller's document and safe to show.
                 shaped.append(self._with_code(error, _request_error_code(error)))
-            elif isinstance(original, _CODED):
-                shaped.append(self._with_code(error, original.code))
             elif not _is_expected(error):
                 masked = self.anonymise_error(error)
                 shaped.append(self._with_code(masked, "INTERNAL_SERVER_ERROR"))
