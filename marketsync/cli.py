@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import click
 
 
-def _run(factory: Callable[[], Awaitable[Any]]) -> Any:
+def _run(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     return asyncio.run(factory())
 
 
@@ -111,11 +111,11 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
     _check_secret_key()
     if metrics_port is not None:
         os.environ["dramatiq_prom_port"] = str(metrics_port)  # read by Dramatiq's Prometheus
-    args = make_argument_parser().parse_args(
+    args = make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
         ["marketsync.jobs.worker", "--processes", str(processes), "--threads", str(threads),
          "--queues", *QUEUES]
     )
-    sys.exit(dramatiq_main(args))
+    sys.exit(dramatiq_main(args))  # type: ignore[no-untyped-call]
 
 
 @main.command()

@@ -78,11 +78,11 @@ class StatusHub(Generic[R]):
                         channel = channel.decode()
                     self._ring(channel.removeprefix(STATUS_CHANNEL_PREFIX))
             except asyncio.CancelledError:
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
                 raise
             except Exception:
                 log.exception("status_hub_listen_failed")
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
                 await asyncio.sleep(1)
 
     def _ring(self, raw_id: str) -> None:

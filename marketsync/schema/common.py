@@ -6,7 +6,7 @@ import base64
 import binascii
 import uuid
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import strawberry
 from graphql import GraphQLError
@@ -16,14 +16,24 @@ from marketsync.models import enums
 
 MAX_PAGE = 100
 
-Marketplace = strawberry.enum(enums.Marketplace, name="Marketplace")
-SyncStatus = strawberry.enum(enums.SyncStatus, name="SyncStatus")
-SyncLogStatus = strawberry.enum(enums.SyncLogStatus, name="SyncLogStatus")
-WebhookEvent = strawberry.enum(enums.WebhookEventType, name="WebhookEvent")
-DeliveryStatus = strawberry.enum(enums.DeliveryStatus, name="DeliveryStatus")
-JobType = strawberry.enum(enums.JobType, name="JobType")
-JobStatus = strawberry.enum(enums.JobStatus, name="JobStatus")
-InventoryItemStatus = strawberry.enum(enums.InventoryItemStatus, name="InventoryItemStatus")
+# strawberry.enum registers the GraphQL definition on the enum class itself, so the
+# domain enums are the schema's enums (WebhookEventType is named WebhookEvent there).
+for _enum, _name in (
+    (enums.Marketplace, "Marketplace"), (enums.SyncStatus, "SyncStatus"),
+    (enums.SyncLogStatus, "SyncLogStatus"), (enums.WebhookEventType, "WebhookEvent"),
+    (enums.DeliveryStatus, "DeliveryStatus"), (enums.JobType, "JobType"),
+    (enums.JobStatus, "JobStatus"), (enums.InventoryItemStatus, "InventoryItemStatus"),
+):
+    strawberry.enum(_enum, name=_name)
+
+Marketplace: TypeAlias = enums.Marketplace
+SyncStatus: TypeAlias = enums.SyncStatus
+SyncLogStatus: TypeAlias = enums.SyncLogStatus
+WebhookEvent: TypeAlias = enums.WebhookEventType
+DeliveryStatus: TypeAlias = enums.DeliveryStatus
+JobType: TypeAlias = enums.JobType
+JobStatus: TypeAlias = enums.JobStatus
+InventoryItemStatus: TypeAlias = enums.InventoryItemStatus
 
 
 @strawberry.type

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from strawberry.schema.types.scalar import ScalarDefinition
+from strawberry.types.scalar import ScalarDefinition
 
 from marketsync.isotime import format_utc, parse_utc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -96,7 +97,7 @@ class Job:
             attempts=job.attempts,
             started_at=job.started_at,
             finished_at=job.finished_at,
-            summary=job.summary,
+            summary=cast(JSON | None, job.summary),
             error=job.error,
             created_at=job.created_at,
         )

@@ -11,7 +11,7 @@ MAX_DELAY = timedelta(minutes=60)
 def retry_delay(attempt: int) -> timedelta:
     if attempt < 1:
         return BASE_DELAY
-    return min(BASE_DELAY * (2 ** min(attempt - 1, 10)), MAX_DELAY)
+    return min(BASE_DELAY * (1 << min(attempt - 1, 10)), MAX_DELAY)
 
 
 def next_retry_at(

@@ -53,7 +53,7 @@ async def store_sync_status(*, store_id: uuid.UUID, window: int) -> SyncStatus:
         .limit(window)
         .values_list("status", flat=True)
     )
-    return compute_sync_status([SyncLogStatus(s) for s in statuses])
+    return compute_sync_status([SyncLogStatus(str(s)) for s in statuses])
 
 
 async def status_report(*, store: Store, window: int) -> StatusReport:

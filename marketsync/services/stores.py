@@ -6,6 +6,7 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -55,12 +56,12 @@ async def register_store(
         raise UserInputError(
             "INVALID_CURRENCY", "currency must be an ISO 4217 code", ["input", "currency"]
         )
-    fields = {
+    fields: dict[str, Any] = {
         "store_name": store_name,
         "access_token_encrypted": secrets.encrypt(access_token),
         "currency": code,
     }
-    key = {
+    key: dict[str, Any] = {
         "organization_id": organization_id,
         "marketplace": marketplace,
         "external_store_id": external_store_id,
@@ -92,13 +93,13 @@ async def store_id_for_token(*, sync_token: uuid.UUID) -> uuid.UUID:
     if store_id is not None:
         _store_ids.move_to_end(sync_token)
         return store_id
-    found = await Store.filter(sync_token=sync_token).values_list("id", flat=True)
-    if not found:
+    found = await Store.get_or_none(sync_token=sync_token).only("id")
+    if found is None:
         raise NotFoundError("unknown syncToken")
-    _store_ids[sync_token] = found[0]
+    _store_ids[sync_token] = found.id
     if len(_store_ids) > _TOKEN_CACHE_SIZE:
         _store_ids.popitem(last=False)
-    return found[0]
+    return found.id
 
 
 async def get_store_by_token(*, sync_token: uuid.UUID) -> Store:
