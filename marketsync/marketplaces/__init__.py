@@ -8,8 +8,8 @@ from marketsync.marketplaces.client import (
     MarketplaceClient,
     ValidationResult,
     canonical_inventory_body,
-    parse_retry_after,
 )
+from marketsync.retry_after import parse_retry_after
 
 __all__ = [
     "MarketplaceClient",

@@ -17,12 +17,10 @@ credentials can be handed to another host; a 3xx is a MarketplaceResponseError.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from typing import Any, NoReturn
 from urllib.parse import quote
 
@@ -36,6 +34,7 @@ from marketsync.errors import (
     RateLimitError,
     TransportError,
 )
+from marketsync.retry_after import parse_retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,24 +54,6 @@ def canonical_inventory_body(items: list[dict[str, Any]]) -> bytes:
     body = json.dumps({"items": items}, separators=(",", ":"), sort_keys=True, allow_nan=False)
     return body.encode()
 
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date), or None."""
-    if value is None or not value.strip():
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class MarketplaceClient:

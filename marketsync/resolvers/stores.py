@@ -6,8 +6,7 @@ import uuid
 
 from marketsync import models
 from marketsync.errors import UserInputError
-from marketsync.schema.common import PageInfo, UserError, decode_cursor, encode_cursor
-from marketsync.schema.common import page_size, split_page
+from marketsync.schema.common import UserError, keyset_page
 from marketsync.schema.context import Info
 from marketsync.schema.store import (
     RegisterStoreInput,
@@ -50,14 +49,9 @@ async def list_stores(
     info: Info, organization_id: str, first: int | None, after: str | None
 ) -> StoreConnection:
     await info.context.require_organization(organization_id)
-    size = page_size(first)
     query = models.Store.filter(organization_id=organization_id)
-    cursor = decode_cursor(after)
-    if cursor is not None:
-        query = query.filter(id__gt=cursor)
-    rows, more = split_page(await query.order_by("id").limit(size + 1), size)
-    edges = [StoreEdge(node=Store.from_model(r), cursor=encode_cursor(r.id)) for r in rows]
+    edges, page_info = await keyset_page(query, first=first, after=after, newest_first=False)
     return StoreConnection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        edges=[StoreEdge(node=Store.from_model(row), cursor=c) for row, c in edges],
+        page_info=page_info,
     )

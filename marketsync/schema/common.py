@@ -10,6 +10,8 @@ from typing import TypeAlias, TypeVar
 
 import strawberry
 from graphql import GraphQLError
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from marketsync.errors import UserInputError
 from marketsync.models import enums
@@ -80,8 +82,23 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
 
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Model)
 
 
 def split_page(rows: Sequence[T], size: int) -> tuple[Sequence[T], bool]:
     """Rows were fetched with ``limit(size + 1)``: the page and whether more follow."""
     return rows[:size], len(rows) > size
+
+
+async def keyset_page(
+    query: QuerySet[M], *, first: int | None, after: str | None, newest_first: bool
+) -> tuple[list[tuple[M, str]], PageInfo]:
+    """One page by id (UUID v7, so creation order), never OFFSET: rows with cursors."""
+    size = page_size(first)
+    cursor = decode_cursor(after)
+    if cursor is not None:
+        query = query.filter(id__lt=cursor) if newest_first else query.filter(id__gt=cursor)
+    fetched = await query.order_by("-id" if newest_first else "id").limit(size + 1)
+    rows, more = split_page(fetched, size)
+    edges = [(row, encode_cursor(row.pk)) for row in rows]
+    return edges, PageInfo(has_next_page=more, end_cursor=edges[-1][1] if edges else None)

@@ -16,13 +16,10 @@ from marketsync.schema.common import (
     JobType,
     Marketplace,
     PageInfo,
-    UserError,
     SyncLogStatus,
     SyncStatus,
-    decode_cursor,
-    encode_cursor,
-    page_size,
-    split_page,
+    UserError,
+    keyset_page,
 )
 from marketsync.schema.context import Info
 from marketsync.services.status import StatusReport, store_sync_status
@@ -166,38 +163,27 @@ class Store:
         self, status: SyncLogStatus | None = None, first: int | None = 20,
         after: str | None = None,
     ) -> SyncLogConnection:
-        size = page_size(first)
         query = models.SyncLog.filter(store_id=self.id)
         if status is not None:
             query = query.filter(status=status)
-        total = await query.count()
-        cursor = decode_cursor(after)
-        if cursor is not None:
-            query = query.filter(id__lt=cursor)
-        rows, more = split_page(await query.order_by("-id").limit(size + 1), size)
-        edges = [SyncLogEdge(node=SyncLog.from_model(r), cursor=encode_cursor(r.id)) for r in rows]
+        edges, page_info = await keyset_page(query, first=first, after=after, newest_first=True)
         return SyncLogConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-            total_count=total,
+            edges=[SyncLogEdge(node=SyncLog.from_model(row), cursor=c) for row, c in edges],
+            page_info=page_info,
+            total_count=await query.count(),
         )
 
     @strawberry.field
     async def jobs(
         self, type: JobType | None = None, first: int | None = 20, after: str | None = None
     ) -> JobConnection:
-        size = page_size(first)
         query = models.Job.filter(store_id=self.id)
         if type is not None:
             query = query.filter(type=type)
-        cursor = decode_cursor(after)
-        if cursor is not None:
-            query = query.filter(id__lt=cursor)
-        rows, more = split_page(await query.order_by("-id").limit(size + 1), size)
-        edges = [JobEdge(node=Job.from_model(r), cursor=encode_cursor(r.id)) for r in rows]
+        edges, page_info = await keyset_page(query, first=first, after=after, newest_first=True)
         return JobConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+            edges=[JobEdge(node=Job.from_model(row), cursor=c) for row, c in edges],
+            page_info=page_info,
         )
 
     @strawberry.field

@@ -8,17 +8,15 @@ anywhere, and the contract counts only a 2xx from the registered URL as success.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import aiohttp
 from yarl import URL
 
 from marketsync.errors import WebhookTargetError
+from marketsync.retry_after import parse_retry_after
 from marketsync.webhooks.guard import (
     GuardedResolver,
     RefusedTargetError,
@@ -61,24 +59,6 @@ def build_webhook_session(*, allow_private: bool) -> aiohttp.ClientSession:
         headers={"User-Agent": _USER_AGENT},
     )
 
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delay-seconds or HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-        return max(seconds, 0.0)
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _elapsed_ms(started: float) -> int:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from marketsync.marketplaces.client import canonical_inventory_body, parse_retry_after
+from marketsync.marketplaces.client import canonical_inventory_body
+from marketsync.retry_after import parse_retry_after
 
 NOW = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
 
