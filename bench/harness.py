@@ -16,10 +16,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -51,12 +51,18 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
     def line(self) -> str:
-        return (f"{self.name:<34} {self.rate:9.1f}/s  p50 {self.pct(0.5):7.2f} ms  "
-                f"p99 {self.pct(0.99):7.2f} ms  n={self.count} errors={self.errors}")
+        return (
+            f"{self.name:<34} {self.rate:9.1f}/s  p50 {self.pct(0.5):7.2f} ms  "
+            f"p99 {self.pct(0.99):7.2f} ms  n={self.count} errors={self.errors}"
+        )
 
 
 async def load(
-    name: str, call: Callable[[int], Awaitable[bool]], *, total: int, concurrency: int,
+    name: str,
+    call: Callable[[int], Awaitable[bool]],
+    *,
+    total: int,
+    concurrency: int,
     max_seconds: float = 60,
 ) -> Result:
     """Run ``call(i)`` for i < total with bounded concurrency and a time limit."""
@@ -90,15 +96,25 @@ class Stack:
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = open(os.path.join(self.folder, f"{args[0]}-{len(self.procs)}.log"), "wb")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, "-m", "marketsync", *args],
-                                env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "marketsync", *args],
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         return proc
 
     def run(self, *args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "marketsync", *args], env=self.env,
-                              capture_output=True, text=True, check=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "marketsync", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
         return done.stdout
 
 
@@ -111,7 +127,9 @@ async def _admin(sql: str) -> None:
 
 
 @asynccontextmanager
-async def stack(*, extra_env: dict[str, str] | None = None, api: bool = True) -> AsyncIterator[Stack]:
+async def stack(
+    *, extra_env: dict[str, str] | None = None, api: bool = True
+) -> AsyncIterator[Stack]:
     """A fresh PostgreSQL database, Redis db 10, and `marketsync serve` (one uvicorn worker)."""
     name = f"marketsync_bench_{uuid.uuid4().hex[:8]}"
     await _admin(f'CREATE DATABASE "{name}"')
@@ -119,9 +137,12 @@ async def stack(*, extra_env: dict[str, str] | None = None, api: bool = True) ->
     base_url = f"http://127.0.0.1:{port}"
     database_url = PG_ADMIN.replace("postgresql://", "postgres://").rsplit("/", 1)[0] + f"/{name}"
     env = {
-        "PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url + "?maxsize=20",
-        "REDIS_URL": REDIS_URL, "SECRET_KEY": "bench-secret-key-0123456789-abcdefghij",
-        "MARKETPLACE_BASE_URL": f"{base_url}/mock", "LOG_LEVEL": "WARNING",
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": database_url + "?maxsize=20",
+        "REDIS_URL": REDIS_URL,
+        "SECRET_KEY": "bench-secret-key-0123456789-abcdefghij",
+        "MARKETPLACE_BASE_URL": f"{base_url}/mock",
+        "LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }
     folder = tempfile.mkdtemp(prefix="marketsync-bench-")
@@ -139,7 +160,7 @@ async def stack(*, extra_env: dict[str, str] | None = None, api: bool = True) ->
     finally:
         for proc in reversed(bench.procs):
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                proc.send_signal(signal.SIGTERM)  # the main process stops its own children
                 try:
                     proc.wait(timeout=20)
                 except subprocess.TimeoutExpired:
@@ -164,11 +185,17 @@ async def wait_ready(base_url: str, timeout_s: float = 30) -> None:
     raise RuntimeError("the API did not become ready")
 
 
-async def gql(session: aiohttp.ClientSession, base_url: str, query: str,
-              variables: dict[str, Any] | None = None, key: str | None = None) -> dict[str, Any]:
+async def gql(
+    session: aiohttp.ClientSession,
+    base_url: str,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    async with session.post(f"{base_url}/graphql", json={"query": query, "variables": variables or {}},
-                            headers=headers) as response:
+    async with session.post(
+        f"{base_url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    ) as response:
         body: dict[str, Any] = await response.json()
         return body
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import gql, load, stack  # noqa: E402
+from harness import gql, load, stack
 
 IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t, receipt: $r}) {
   duplicate syncLog { id status } userErrors { code } } }"""
@@ -30,9 +30,22 @@ async def main(requests: int, concurrency: int) -> None:
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
             url = bench.base_url
-            store = await gql(session, url, REGISTER, {"i": {
-                "organizationId": "bench", "marketplace": "ETSY", "externalStoreId": "b1",
-                "storeName": "Bench", "accessToken": "bench-token", "currency": "USD"}}, key)
+            store = await gql(
+                session,
+                url,
+                REGISTER,
+                {
+                    "i": {
+                        "organizationId": "bench",
+                        "marketplace": "ETSY",
+                        "externalStoreId": "b1",
+                        "storeName": "Bench",
+                        "accessToken": "bench-token",
+                        "currency": "USD",
+                    }
+                },
+                key,
+            )
             token = store["data"]["registerStore"]["syncToken"]
             await gql(session, url, IMPORT, {"t": token, "r": "SEEN-1"})
 
@@ -50,10 +63,12 @@ async def main(requests: int, concurrency: int) -> None:
 
             await load("warm-up", typename, total=300, concurrency=concurrency)
             a = await load("(a) { __typename }", typename, total=requests, concurrency=concurrency)
-            b = await load("(b) importOrder, seen receipt", seen, total=requests,
-                           concurrency=concurrency)
-            c = await load("(c) importOrder, new receipt", new, total=requests,
-                           concurrency=concurrency)
+            b = await load(
+                "(b) importOrder, seen receipt", seen, total=requests, concurrency=concurrency
+            )
+            c = await load(
+                "(c) importOrder, new receipt", new, total=requests, concurrency=concurrency
+            )
     for result in (a, b, c):
         print(result.line())
     print(f"ratio b/a = {b.rate / a.rate:.2f}  (target >= 0.6)")

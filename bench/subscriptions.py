@@ -21,7 +21,7 @@ import aiohttp
 import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REDIS_URL, gql, stack  # noqa: E402
+from harness import REDIS_URL, gql, stack
 
 REGISTER = """mutation($i: RegisterStoreInput!) { registerStore(input: $i) { syncToken } }"""
 IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t, receipt: $r}) {
@@ -29,14 +29,26 @@ IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t
 SUBSCRIBE = """subscription($t: UUID!) { syncStatus(syncToken: $t) { importedOrders } }"""
 
 
-async def subscriber(session: aiohttp.ClientSession, url: str, token: str,
-                     arrivals: list[list[float]], ready: asyncio.Event, count: list[int],
-                     total: int, changes: int) -> None:
+async def subscriber(
+    session: aiohttp.ClientSession,
+    url: str,
+    token: str,
+    arrivals: list[list[float]],
+    ready: asyncio.Event,
+    count: list[int],
+    total: int,
+    changes: int,
+) -> None:
     async with session.ws_connect(url, protocols=["graphql-transport-ws"]) as ws:
         await ws.send_json({"type": "connection_init", "payload": {}})
         await ws.receive_json(timeout=30)
-        await ws.send_json({"id": "1", "type": "subscribe",
-                            "payload": {"query": SUBSCRIBE, "variables": {"t": token}}})
+        await ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"t": token}},
+            }
+        )
         first = await ws.receive_json(timeout=30)
         seen = first["payload"]["data"]["syncStatus"]["importedOrders"]
         count[0] += 1
@@ -78,17 +90,33 @@ async def main(subscribers: int, changes: int) -> None:
         key = bench.run("apikey", "create", "--org", "bench").strip().splitlines()[-1]
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            body = await gql(session, bench.base_url, REGISTER, {"i": {
-                "organizationId": "bench", "marketplace": "ETSY", "externalStoreId": "s",
-                "storeName": "Bench", "accessToken": "t", "currency": "USD"}}, key)
+            body = await gql(
+                session,
+                bench.base_url,
+                REGISTER,
+                {
+                    "i": {
+                        "organizationId": "bench",
+                        "marketplace": "ETSY",
+                        "externalStoreId": "s",
+                        "storeName": "Bench",
+                        "accessToken": "t",
+                        "currency": "USD",
+                    }
+                },
+                key,
+            )
             token = body["data"]["registerStore"]["syncToken"]
             ws_url = bench.base_url.replace("http", "ws", 1) + "/graphql"
             arrivals: list[list[float]] = [[] for _ in range(changes)]
             ready = asyncio.Event()
             count = [0]
-            tasks = [asyncio.create_task(subscriber(session, ws_url, token, arrivals, ready,
-                                                    count, subscribers, changes))
-                     for _ in range(subscribers)]
+            tasks = [
+                asyncio.create_task(
+                    subscriber(session, ws_url, token, arrivals, ready, count, subscribers, changes)
+                )
+                for _ in range(subscribers)
+            ]
             await asyncio.wait_for(ready.wait(), timeout=120)
             answered: list[float] = []
             for index in range(changes):
@@ -96,17 +124,26 @@ async def main(subscribers: int, changes: int) -> None:
                 await gql(session, bench.base_url, IMPORT, {"t": token, "r": f"SUB-{index}-1"})
                 answered.append(time.perf_counter())
             await asyncio.wait_for(asyncio.gather(*tasks), timeout=120)
-    latencies = [max(0.0, arrival - answered[i]) for i, group in enumerate(arrivals)
-                 for arrival in group]
+    latencies = [
+        max(0.0, arrival - answered[i]) for i, group in enumerate(arrivals) for arrival in group
+    ]
     baseline = await redis_baseline()
-    print(f"subscribers {subscribers}, changes {changes}, messages {len(latencies)} "
-          f"(expected {subscribers * changes})")
-    print(f"fan-out latency  p50 {pct(latencies, 0.5):7.2f} ms  p99 {pct(latencies, 0.99):7.2f} ms"
-          f"  (target p99 < 100 ms)")
-    print(f"baseline: raw Redis publish→subscriber p50 {pct(baseline, 0.5):6.2f} ms "
-          f"p99 {pct(baseline, 0.99):6.2f} ms")
-    print(f"ratio p99 fan-out / p99 raw = {pct(latencies, 0.99) / pct(baseline, 0.99):.1f}x;"
-          f" mean {statistics.mean(latencies) * 1000:.2f} ms")
+    print(
+        f"subscribers {subscribers}, changes {changes}, messages {len(latencies)} "
+        f"(expected {subscribers * changes})"
+    )
+    print(
+        f"fan-out latency  p50 {pct(latencies, 0.5):7.2f} ms  p99 {pct(latencies, 0.99):7.2f} ms"
+        f"  (target p99 < 100 ms)"
+    )
+    print(
+        f"baseline: raw Redis publish→subscriber p50 {pct(baseline, 0.5):6.2f} ms "
+        f"p99 {pct(baseline, 0.99):6.2f} ms"
+    )
+    print(
+        f"ratio p99 fan-out / p99 raw = {pct(latencies, 0.99) / pct(baseline, 0.99):.1f}x;"
+        f" mean {statistics.mean(latencies) * 1000:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REDIS_URL, gql, load, stack  # noqa: E402
+from harness import REDIS_URL, gql, load, stack
 
-from marketsync.ids import new_id  # noqa: E402
+from marketsync.ids import new_id
 
 REGISTER = """mutation($i: RegisterStoreInput!) { registerStore(input: $i) { storeId } }"""
 THREADS = 8
@@ -42,37 +42,72 @@ async def main(stores: int, logs: int) -> None:
         store_ids: list[uuid.UUID] = []
         async with aiohttp.ClientSession() as session:
             for index in range(stores):
-                body = await gql(session, bench.base_url, REGISTER, {"i": {
-                    "organizationId": "bench", "marketplace": "ETSY",
-                    "externalStoreId": f"s{index}", "storeName": "Bench",
-                    "accessToken": "t", "currency": "USD"}}, key)
+                body = await gql(
+                    session,
+                    bench.base_url,
+                    REGISTER,
+                    {
+                        "i": {
+                            "organizationId": "bench",
+                            "marketplace": "ETSY",
+                            "externalStoreId": f"s{index}",
+                            "storeName": "Bench",
+                            "accessToken": "t",
+                            "currency": "USD",
+                        }
+                    },
+                    key,
+                )
                 store_ids.append(uuid.UUID(body["data"]["registerStore"]["storeId"]))
-            raw = await raw_loop(session, bench.base_url, stores * logs,
-                                 min(stores, THREADS) * PER_STORE)
+            raw = await raw_loop(
+                session, bench.base_url, stores * logs, min(stores, THREADS) * PER_STORE
+            )
         now = datetime.now(UTC)
         rows = [
-            (new_id(), store_id, f"B-{s}-{i}-1", "FAILED", "transport_error", 1,
-             now - timedelta(minutes=1), now, now)
-            for s, store_id in enumerate(store_ids) for i in range(logs)
+            (
+                new_id(),
+                store_id,
+                f"B-{s}-{i}-1",
+                "FAILED",
+                "transport_error",
+                1,
+                now - timedelta(minutes=1),
+                now,
+                now,
+            )
+            for s, store_id in enumerate(store_ids)
+            for i in range(logs)
         ]
         await db.executemany(
             "INSERT INTO sync_log (id, store_id, receipt, status, error_details, attempt,"
-            " next_retry_at, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)", rows)
+            " next_retry_at, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+            rows,
+        )
         jobs = []
         for store_id in store_ids:
             job_id = new_id()
             await db.execute(
                 "INSERT INTO job (id, store_id, type, status, attempts, write_effective,"
                 " created_at, updated_at) VALUES ($1,$2,'STORE_SYNC','QUEUED',0,false,$3,$3)",
-                job_id, store_id, now)
+                job_id,
+                store_id,
+                now,
+            )
             jobs.append(job_id)
         worker = bench.start("worker", "--processes", "1", "--threads", str(THREADS))
         await wait_for_log(bench, "is ready for action")
         broker = RedisBroker(url=REDIS_URL)
         started = time.perf_counter()
         for job_id in jobs:
-            broker.enqueue(dramatiq.Message(queue_name="sync", actor_name="sync_store",
-                                            args=(str(job_id),), kwargs={}, options={}))
+            broker.enqueue(
+                dramatiq.Message(
+                    queue_name="sync",
+                    actor_name="sync_store",
+                    args=(str(job_id),),
+                    kwargs={},
+                    options={},
+                )
+            )
         total = stores * logs
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
@@ -91,8 +126,10 @@ async def main(stores: int, logs: int) -> None:
 def report(raw, done: int, elapsed: float, imported: int) -> None:  # type: ignore[no-untyped-def]
     rate = done / elapsed
     print(raw.line())
-    print(f"{'worker: logs retried':<34} {rate:9.1f}/s  n={done} in {elapsed:.2f} s "
-          f"(importedOrders {imported})")
+    print(
+        f"{'worker: logs retried':<34} {rate:9.1f}/s  n={done} in {elapsed:.2f} s "
+        f"(importedOrders {imported})"
+    )
     print(f"ratio worker/raw = {rate / raw.rate:.2f}  (target >= 0.7)")
 
 
@@ -100,9 +137,11 @@ async def raw_loop(session: aiohttp.ClientSession, base_url: str, total: int, co
     auth = "Basic " + base64.b64encode(b"etsy:etsy-dev-pass").decode()
 
     async def call(index: int) -> bool:
-        async with session.post(f"{base_url}/mock/etsy/validate",
-                                json={"receipt": f"RAW-{index}-1", "currency": "USD"},
-                                headers={"Authorization": auth}) as response:
+        async with session.post(
+            f"{base_url}/mock/etsy/validate",
+            json={"receipt": f"RAW-{index}-1", "currency": "USD"},
+            headers={"Authorization": auth},
+        ) as response:
             await response.read()
             return response.status == 200
 
@@ -111,7 +150,11 @@ async def raw_loop(session: aiohttp.ClientSession, base_url: str, total: int, co
 
 async def wait_for_log(bench, text: str) -> None:  # type: ignore[no-untyped-def]
     for _ in range(300):
-        logs = "".join(p.read_text(errors="replace") for p in Path(bench.folder).glob("worker*"))
+        logs = await asyncio.to_thread(
+            lambda: "".join(
+                p.read_text(errors="replace") for p in Path(bench.folder).glob("worker*")
+            )
+        )
         if text in logs:
             return
         await asyncio.sleep(0.1)

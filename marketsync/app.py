@@ -15,6 +15,7 @@ from typing import Any
 
 import dramatiq
 import structlog
+from cross_web import HTTPException as StrawberryHTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +23,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException as StrawberryHTTPException
 from tortoise import Tortoise
 
 from marketsync.config import Settings, get_settings
@@ -57,7 +57,9 @@ class MarketsyncGraphQL(GraphQL[Context, None]):
         return parsed
 
 
-def create_app(settings: Settings | None = None, *, self_url: str = "http://127.0.0.1:8000") -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, self_url: str = "http://127.0.0.1:8000"
+) -> Starlette:
     settings = settings or get_settings()
     redis = open_redis(settings)
     receiver = WebhookReceiver(secret=None)
@@ -75,7 +77,9 @@ def create_app(settings: Settings | None = None, *, self_url: str = "http://127.
         attach_actors(broker)
 
         rt = open_runtime(
-            settings, dispatcher=BrokerDispatcher(broker), marketplace_base_url=marketplace_url,
+            settings,
+            dispatcher=BrokerDispatcher(broker),
+            marketplace_base_url=marketplace_url,
             redis=redis,
         )
         set_runtime(rt)
@@ -90,7 +94,11 @@ def create_app(settings: Settings | None = None, *, self_url: str = "http://127.
         app.state.hub = hub
         app.state.migrations_current = False
         embedded = await _start_embedded(settings, broker) if settings.is_dev else None
-        log.info("api_started", mode=settings.marketsync_mode, database=settings.is_sqlite and "sqlite" or "postgres")
+        log.info(
+            "api_started",
+            mode=settings.marketsync_mode,
+            database=(settings.is_sqlite and "sqlite") or "postgres",
+        )
         try:
             yield
         finally:

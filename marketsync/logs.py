@@ -7,11 +7,23 @@ import sys
 
 import structlog
 
-REDACTED_KEYS = frozenset({"access_token", "accesstoken", "secret", "signing_secret", "api_key",
-                           "authorization", "password", "token"})
+REDACTED_KEYS = frozenset(
+    {
+        "access_token",
+        "accesstoken",
+        "secret",
+        "signing_secret",
+        "api_key",
+        "authorization",
+        "password",
+        "token",
+    }
+)
 
 
-def _redact(_: object, __: str, event_dict: structlog.typing.EventDict) -> structlog.typing.EventDict:
+def _redact(
+    _: object, __: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
     for key in list(event_dict):
         if key.lower() in REDACTED_KEYS:
             event_dict[key] = "<redacted>"

@@ -77,7 +77,7 @@ async def _applied_versions() -> list[str]:
         exists = "SELECT tablename FROM pg_tables WHERE tablename='aerich'"
     if not await conn.execute_query_dict(exists):
         return []
-    rows = await conn.execute_query_dict(f"SELECT version FROM aerich WHERE app='{APP}'")
+    rows = await conn.execute_query_dict("SELECT version FROM aerich WHERE app='models'")
     return [row["version"] for row in rows]
 
 

@@ -23,7 +23,9 @@ IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t
   duplicate userErrors { code } syncLog { id status errorDetails attempt orderId amount } } }"""
 STATUS = """query($t: UUID!) { syncStatus(syncToken: $t) {
   syncStatus importedOrders failedCount rateLimitedCount pendingCount } }"""
-SUBSCRIBE = """subscription($t: UUID!) { syncStatus(syncToken: $t) { syncStatus importedOrders } }"""
+SUBSCRIBE = (
+    """subscription($t: UUID!) { syncStatus(syncToken: $t) { syncStatus importedOrders } }"""
+)
 
 
 @dataclass
@@ -41,11 +43,15 @@ class Proof:
     steps: list[Step] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None,
-                  *, auth: bool = True) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, auth: bool = True
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.key}"} if auth else {}
-        async with self.session.post(f"{self.base}/graphql", headers=headers,
-                                     json={"query": query, "variables": variables or {}}) as r:
+        async with self.session.post(
+            f"{self.base}/graphql",
+            headers=headers,
+            json={"query": query, "variables": variables or {}},
+        ) as r:
             body: dict[str, Any] = await r.json()
             return body
 
@@ -76,7 +82,7 @@ async def run_proof(*, url: str, api_key: str) -> tuple[str, bool]:
     return _render(proof, ok), ok
 
 
-async def _scenario(p: Proof) -> None:  # noqa: C901  (a script of steps)
+async def _scenario(p: Proof) -> None:
     async def health() -> str:
         async with p.session.get(f"{p.base}/health") as h, p.session.get(f"{p.base}/ready") as r:
             _expect(h.status == 200 and r.status == 200, f"health {h.status}, ready {r.status}")
@@ -89,9 +95,16 @@ async def _scenario(p: Proof) -> None:  # noqa: C901  (a script of steps)
 
     async def register() -> str:
         external = f"proof-{int(time.time())}"
-        variables = {"i": {"organizationId": p.facts["org"], "marketplace": "ETSY",
-                           "externalStoreId": external, "storeName": "Proof shop",
-                           "accessToken": "proof-token", "currency": "USD"}}
+        variables = {
+            "i": {
+                "organizationId": p.facts["org"],
+                "marketplace": "ETSY",
+                "externalStoreId": external,
+                "storeName": "Proof shop",
+                "accessToken": "proof-token",
+                "currency": "USD",
+            }
+        }
         first = (await p.gql(REGISTER, variables))["data"]["registerStore"]
         variables["i"]["storeName"] = "Proof shop (renamed)"
         again = (await p.gql(REGISTER, variables))["data"]["registerStore"]
@@ -105,8 +118,11 @@ async def _scenario(p: Proof) -> None:  # noqa: C901  (a script of steps)
         for receipt in ("PROOF-1001", "PROOF-1002", "PROOF-15"):
             body = await p.gql(IMPORT, {"t": p.facts["token"], "r": receipt}, auth=False)
             outcomes[receipt] = body["data"]["importOrder"]["syncLog"]["status"]
-        _expect(outcomes == {"PROOF-1001": "SUCCESS", "PROOF-1002": "FAILED",
-                             "PROOF-15": "RATE_LIMITED"}, f"outcomes {outcomes}")
+        _expect(
+            outcomes
+            == {"PROOF-1001": "SUCCESS", "PROOF-1002": "FAILED", "PROOF-15": "RATE_LIMITED"},
+            f"outcomes {outcomes}",
+        )
         return ", ".join(f"`{r}` → {s}" for r, s in outcomes.items())
 
     async def duplicate() -> str:
@@ -124,8 +140,13 @@ async def _scenario(p: Proof) -> None:  # noqa: C901  (a script of steps)
         async with p.session.ws_connect(ws_url, protocols=["graphql-transport-ws"]) as ws:
             await ws.send_json({"type": "connection_init", "payload": {}})
             _expect((await ws.receive_json(timeout=10))["type"] == "connection_ack", "no ack")
-            await ws.send_json({"id": "1", "type": "subscribe", "payload": {
-                "query": SUBSCRIBE, "variables": {"t": p.facts["token"]}}})
+            await ws.send_json(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIBE, "variables": {"t": p.facts["token"]}},
+                }
+            )
             first = await ws.receive_json(timeout=10)
             await p.gql(IMPORT, {"t": p.facts["token"], "r": "PROOF-2001"}, auth=False)
             deadline = time.monotonic() + 10
@@ -136,30 +157,48 @@ async def _scenario(p: Proof) -> None:  # noqa: C901  (a script of steps)
         raise AssertionError("no live update")
 
     async def auth() -> str:
-        body = await p.gql(REGISTER, {"i": {"organizationId": "x", "marketplace": "ETSY",
-                                             "externalStoreId": "x", "storeName": "x",
-                                             "accessToken": "x", "currency": "USD"}}, auth=False)
+        body = await p.gql(
+            REGISTER,
+            {
+                "i": {
+                    "organizationId": "x",
+                    "marketplace": "ETSY",
+                    "externalStoreId": "x",
+                    "storeName": "x",
+                    "accessToken": "x",
+                    "currency": "USD",
+                }
+            },
+            auth=False,
+        )
         code = body["errors"][0]["extensions"]["code"]
         _expect(code == "UNAUTHENTICATED", code)
         return "registerStore without a key → UNAUTHENTICATED"
 
     async def trigger() -> str:
-        body = await p.gql("mutation($s: UUID!) { triggerSync(storeId: $s) { id status } }",
-                           {"s": p.facts["store"]})
+        body = await p.gql(
+            "mutation($s: UUID!) { triggerSync(storeId: $s) { id status } }",
+            {"s": p.facts["store"]},
+        )
         job_id = body["data"]["triggerSync"]["id"]
         for _ in range(100):
-            job = (await p.gql("query($j: UUID!) { job(id: $j) { status summary } }",
-                               {"j": job_id}))["data"]["job"]
+            job = (
+                await p.gql("query($j: UUID!) { job(id: $j) { status summary } }", {"j": job_id})
+            )["data"]["job"]
             if job["status"] in ("SUCCESS", "FAILED"):
                 return f"job {job_id} → {job['status']} `{json.dumps(job['summary'])}`"
             await asyncio.sleep(0.3)
         raise AssertionError("the sync job did not finish in 30 s (is a worker running?)")
 
     for name, check in [
-        ("Health and readiness", health), ("API key", organization),
-        ("registerStore is an upsert", register), ("importOrder outcomes", imports),
-        ("importOrder is idempotent", duplicate), ("syncStatus report", status),
-        ("syncStatus subscription", subscription), ("Authentication", auth),
+        ("Health and readiness", health),
+        ("API key", organization),
+        ("registerStore is an upsert", register),
+        ("importOrder outcomes", imports),
+        ("importOrder is idempotent", duplicate),
+        ("syncStatus report", status),
+        ("syncStatus subscription", subscription),
+        ("Authentication", auth),
         ("triggerSync runs a worker job", trigger),
     ]:
         await p.step(name, check)
@@ -167,12 +206,18 @@ async def _scenario(p: Proof) -> None:  # noqa: C901  (a script of steps)
 
 def _render(p: Proof, ok: bool) -> str:
     lines = [
-        "# marketsync proof pack", "",
-        f"- deployment: `{p.base}`", f"- run at: {datetime.now(UTC).isoformat()}",
+        "# marketsync proof pack",
+        "",
+        f"- deployment: `{p.base}`",
+        f"- run at: {datetime.now(UTC).isoformat()}",
         f"- result: **{'PASS' if ok else 'FAIL'}** "
-        f"({sum(s.ok for s in p.steps)}/{len(p.steps)} steps)", "",
-        "| step | result | what was seen |", "|---|---|---|",
+        f"({sum(s.ok for s in p.steps)}/{len(p.steps)} steps)",
+        "",
+        "| step | result | what was seen |",
+        "|---|---|---|",
     ]
-    lines += [f"| {s.name} | {'pass' if s.ok else 'FAIL'} | {s.detail.replace('|', '/')} |"
-              for s in p.steps]
+    lines += [
+        f"| {s.name} | {'pass' if s.ok else 'FAIL'} | {s.detail.replace('|', '/')} |"
+        for s in p.steps
+    ]
     return "\n".join(lines) + "\n"

@@ -26,14 +26,13 @@ QUEUE_SIZE = 8
 
 
 class StatusHub(Generic[R]):
-    def __init__(
-        self, redis: aioredis.Redis, load: Callable[[uuid.UUID], Awaitable[R]]
-    ) -> None:
+    def __init__(self, redis: aioredis.Redis, load: Callable[[uuid.UUID], Awaitable[R]]) -> None:
         self._redis = redis
         self._load = load
         self._queues: dict[uuid.UUID, set[asyncio.Queue[R]]] = defaultdict(set)
         self._refreshing: set[uuid.UUID] = set()
         self._dirty: set[uuid.UUID] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
@@ -96,7 +95,9 @@ class StatusHub(Generic[R]):
             self._dirty.add(store_id)
             return
         self._refreshing.add(store_id)
-        asyncio.create_task(self._refresh(store_id))
+        task = asyncio.create_task(self._refresh(store_id))
+        self._tasks.add(task)  # a reference, so the task is not collected mid-run
+        task.add_done_callback(self._tasks.discard)
 
     async def _refresh(self, store_id: uuid.UUID) -> None:
         try:

@@ -80,22 +80,31 @@ class Api:
 
 
 TABLES = (
-    "webhook_delivery_attempt", "webhook_delivery", "webhook_event", "webhook_endpoint",
-    "inventory_batch", "inventory_item_state", "job", "sync_log", "store", "api_key",
+    "webhook_delivery_attempt",
+    "webhook_delivery",
+    "webhook_event",
+    "webhook_endpoint",
+    "inventory_batch",
+    "inventory_item_state",
+    "job",
+    "sync_log",
+    "store",
+    "api_key",
 )
 
 
 async def empty_tables() -> None:
     conn = Tortoise.get_connection("default")
     for table in TABLES:
-        await conn.execute_script(f'DELETE FROM "{table}"')
+        await conn.execute_script(f'DELETE FROM "{table}"')  # noqa: S608  (fixed names)
 
 
 def migrate_with_cli(database_url: str) -> None:
     """`marketsync migrate` in its own process, as an operator would run it."""
     env = {**os.environ, "DATABASE_URL": database_url}
-    subprocess.run([sys.executable, "-m", "marketsync", "migrate"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "marketsync", "migrate"], env=env, check=True, capture_output=True
+    )
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -142,7 +151,9 @@ class RegisteredStore:
     sync_token: str
 
 
-async def register_store(api: Api, external_id: str = "shop-1", **overrides: Any) -> RegisteredStore:
+async def register_store(
+    api: Api, external_id: str = "shop-1", **overrides: Any
+) -> RegisteredStore:
     from tests.support.graphql import REGISTER_STORE, store_input
 
     body = await api.gql(

@@ -14,7 +14,10 @@ from pathlib import Path
 
 from marketsync.migrator import MIGRATIONS_ROOT, make_migration
 
-DIALECT_URLS = {"sqlite": "sqlite://:memory:", "postgres": "postgres://postgres@127.0.0.1:5432/postgres"}
+DIALECT_URLS = {
+    "sqlite": "sqlite://:memory:",
+    "postgres": "postgres://postgres@127.0.0.1:5432/postgres",
+}
 
 
 async def generate(name: str, root: Path) -> dict[str, str]:

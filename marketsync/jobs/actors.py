@@ -6,14 +6,41 @@ broker. Retries are ours (backoff lives in the rows), so Dramatiq's are off.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import dramatiq
 
 from marketsync.runtime import get_runtime
+from marketsync.services.delivery import deliver_due
+from marketsync.services.inventory_jobs import run_inventory_poll, run_inventory_push
 from marketsync.services.sync import run_store_sync
 
 
 @dramatiq.actor(queue_name="sync", max_retries=0, time_limit=60 * 60 * 1000)
 async def sync_store(job_id: str) -> None:
     await run_store_sync(rt=get_runtime(), job_id=uuid.UUID(job_id))
+
+
+@dramatiq.actor(queue_name="webhooks", max_retries=0, time_limit=5 * 60 * 1000)
+async def deliver_webhook(delivery_id: str) -> None:
+    """A doorbell for ``delivery_id``: deliver the oldest due deliveries (a batch)."""
+    outcomes = await deliver_due(rt=get_runtime())
+    for outcome in outcomes:
+        if outcome.ring_again_in_s is not None:
+            # A delayed doorbell for the retry; if it is lost, the sweep rings.
+            await asyncio.to_thread(
+                deliver_webhook.send_with_options,
+                args=(str(outcome.delivery_id),),
+                delay=int(outcome.ring_again_in_s * 1000),
+            )
+
+
+@dramatiq.actor(queue_name="inventory", max_retries=0, time_limit=5 * 60 * 1000)
+async def push_inventory(job_id: str) -> None:
+    await run_inventory_push(rt=get_runtime(), job_id=uuid.UUID(job_id))
+
+
+@dramatiq.actor(queue_name="inventory", max_retries=0, time_limit=5 * 60 * 1000)
+async def poll_inventory(job_id: str) -> None:
+    await run_inventory_poll(rt=get_runtime(), job_id=uuid.UUID(job_id))

@@ -55,7 +55,7 @@ def make_broker(settings: Settings, *, loop: asyncio.AbstractEventLoop | None = 
     """The Redis broker (with AsyncIO) or, embedded, a stub broker bound to ``loop``."""
     broker: Any
     if settings.redis_url:
-        broker = RedisBroker(url=settings.redis_url)
+        broker = RedisBroker(url=settings.redis_url)  # type: ignore[no-untyped-call]
         broker.add_middleware(AsyncIO())
     else:
         broker = StubBroker()
@@ -85,6 +85,15 @@ class BrokerDispatcher:
             await asyncio.to_thread(actor.send, *args)
         else:
             actor.send(*args)
+
+    async def send_delayed(self, actor_name: str, *args: Any, delay_s: float) -> None:
+        """Deliver no sooner than ``delay_s`` from now (the broker's delay queue)."""
+        actor = self._broker.get_actor(actor_name)
+        delay_ms = max(0, int(delay_s * 1000))
+        if self._blocking:
+            await asyncio.to_thread(actor.send_with_options, args=args, delay=delay_ms)
+        else:
+            actor.send_with_options(args=args, delay=delay_ms)
 
 
 def attach_actors(broker: Any) -> None:

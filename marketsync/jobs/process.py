@@ -26,7 +26,8 @@ async def open_process_runtime(settings: Settings, broker: Any) -> None:
         raise RuntimeError("MARKETPLACE_BASE_URL is required outside `marketsync dev`")
     set_runtime(
         open_runtime(
-            settings, dispatcher=BrokerDispatcher(broker),
+            settings,
+            dispatcher=BrokerDispatcher(broker),
             marketplace_base_url=settings.marketplace_base_url,
         )
     )
@@ -44,7 +45,9 @@ class WorkerRuntime(Middleware):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        # Before the worker consumes anything: a message that arrived during boot would
+        # otherwise run without a runtime and be lost (actors do not retry).
         configure_logging(level=self.settings.log_level, json=self.settings.log_json)
         thread = get_event_loop_thread()
         assert thread is not None
@@ -60,7 +63,7 @@ class WorkerRuntime(Middleware):
 def setup_worker_broker() -> Any:
     settings = get_settings()
     broker = make_broker(settings)
-    if os.environ.get("dramatiq_prom_port"):
+    if os.environ.get("dramatiq_prom_port"):  # noqa: SIM112  (Dramatiq's name)
         from dramatiq.middleware.prometheus import Prometheus
 
         broker.add_middleware(Prometheus())  # one exposition server for all worker processes

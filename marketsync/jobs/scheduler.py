@@ -23,7 +23,9 @@ async def tick(settings: Settings) -> dict[str, int] | None:
     rt = get_runtime()
     bucket = int(time.time() // settings.scheduler_interval_s)
     if not await rt.redis.set(
-        f"marketsync:scheduler:tick:{bucket}", "1", nx=True,
+        f"marketsync:scheduler:tick:{bucket}",
+        "1",
+        nx=True,
         ex=max(1, int(settings.scheduler_interval_s * 2)),
     ):
         log.info("scheduler_tick_taken", bucket=bucket)
@@ -40,7 +42,10 @@ async def tick(settings: Settings) -> dict[str, int] | None:
 async def start_scheduler(settings: Settings) -> Any:
     scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
     scheduler.add_job(
-        tick, "interval", seconds=settings.scheduler_interval_s, args=[settings],
+        tick,
+        "interval",
+        seconds=settings.scheduler_interval_s,
+        args=[settings],
         id="enqueue_due_work",
     )
     scheduler.start()

@@ -55,7 +55,6 @@ def canonical_inventory_body(items: list[dict[str, Any]]) -> bytes:
     return body.encode()
 
 
-
 class MarketplaceClient:
     """Calls the marketplaces at ``base_url`` (``{base_url}/{marketplace}/…``).
 

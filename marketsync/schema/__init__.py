@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncGenerator
 
 import strawberry
-from strawberry.schema.config import StrawberryConfig
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -15,10 +15,14 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as aliases_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from marketsync.resolvers import jobs, orders, stores
+from marketsync.models.enums import DeliveryStatus
+from marketsync.resolvers import inventory, jobs, orders, stores, viewer, webhooks
 from marketsync.schema.context import Info
-from marketsync.schema.errors import CodedErrors
+from marketsync.schema.errors import CodedErrors, log_unexpected
+from marketsync.schema.inventory import InventoryBatch, PushInventoryInput, PushInventoryPayload
 from marketsync.schema.scalars import SCALAR_MAP
 from marketsync.schema.store import (
     ImportOrderInput,
@@ -30,12 +34,23 @@ from marketsync.schema.store import (
     StoreConnection,
     SyncStatusReport,
 )
+from marketsync.schema.viewer import Viewer
+from marketsync.schema.webhook import (
+    RegisterWebhookInput,
+    RegisterWebhookPayload,
+    WebhookDelivery,
+    WebhookDeliveryConnection,
+    WebhookEndpoint,
+)
 
 MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
 # Built once: the rule classes are what costs, the extension wrapping them is cheap.
-LIMIT_RULES = [depth_validator(MAX_DEPTH, None), aliases_validator(MAX_ALIASES)]
+LIMIT_RULES: list[type[ASTValidationRule]] = [
+    depth_validator(MAX_DEPTH, None),
+    aliases_validator(MAX_ALIASES),
+]
 
 
 @strawberry.type
@@ -55,8 +70,33 @@ class Query:
         return await stores.list_stores(info, organization_id, first, after)
 
     @strawberry.field
+    async def viewer(self, info: Info) -> Viewer:
+        return await viewer.viewer(info)
+
+    @strawberry.field
     async def job(self, info: Info, id: uuid.UUID) -> Job:
         return await jobs.job(info, id)
+
+    @strawberry.field
+    async def inventory_batch(
+        self, info: Info, store_id: uuid.UUID, batch_request_id: str
+    ) -> InventoryBatch:
+        return await inventory.inventory_batch(info, store_id, batch_request_id)
+
+    @strawberry.field
+    async def webhooks(self, info: Info, organization_id: str) -> list[WebhookEndpoint]:
+        return await webhooks.list_webhooks(info, organization_id)
+
+    @strawberry.field
+    async def webhook_deliveries(
+        self,
+        info: Info,
+        organization_id: str,
+        status: DeliveryStatus | None = None,
+        first: int | None = 20,
+        after: str | None = None,
+    ) -> WebhookDeliveryConnection:
+        return await webhooks.list_deliveries(info, organization_id, status, first, after)
 
 
 @strawberry.type
@@ -69,9 +109,23 @@ class Mutation:
     async def import_order(self, info: Info, input: ImportOrderInput) -> ImportOrderPayload:
         return await orders.import_order(info, input)
 
-    @strawberry.mutation(description="enqueue a store sync now")
+    @strawberry.mutation
+    async def push_inventory(self, info: Info, input: PushInventoryInput) -> PushInventoryPayload:
+        return await inventory.push_inventory(info, input)
+
+    @strawberry.mutation
     async def trigger_sync(self, info: Info, store_id: uuid.UUID) -> Job:
         return await jobs.trigger_sync(info, store_id)
+
+    @strawberry.mutation
+    async def register_webhook(
+        self, info: Info, input: RegisterWebhookInput
+    ) -> RegisterWebhookPayload:
+        return await webhooks.register_webhook(info, input)
+
+    @strawberry.mutation
+    async def redeliver_webhook(self, info: Info, delivery_id: uuid.UUID) -> WebhookDelivery:
+        return await webhooks.redeliver_webhook(info, delivery_id)
 
 
 @strawberry.type
@@ -84,7 +138,14 @@ class Subscription:
             yield report
 
 
-schema = strawberry.Schema(
+class MarketsyncSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_unexpected(errors, execution_context.operation_name if execution_context else None)
+
+
+schema = MarketsyncSchema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,

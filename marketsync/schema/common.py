@@ -21,10 +21,14 @@ MAX_PAGE = 100
 # strawberry.enum registers the GraphQL definition on the enum class itself, so the
 # domain enums are the schema's enums (WebhookEventType is named WebhookEvent there).
 for _enum, _name in (
-    (enums.Marketplace, "Marketplace"), (enums.SyncStatus, "SyncStatus"),
-    (enums.SyncLogStatus, "SyncLogStatus"), (enums.WebhookEventType, "WebhookEvent"),
-    (enums.DeliveryStatus, "DeliveryStatus"), (enums.JobType, "JobType"),
-    (enums.JobStatus, "JobStatus"), (enums.InventoryItemStatus, "InventoryItemStatus"),
+    (enums.Marketplace, "Marketplace"),
+    (enums.SyncStatus, "SyncStatus"),
+    (enums.SyncLogStatus, "SyncLogStatus"),
+    (enums.WebhookEventType, "WebhookEvent"),
+    (enums.DeliveryStatus, "DeliveryStatus"),
+    (enums.JobType, "JobType"),
+    (enums.JobStatus, "JobStatus"),
+    (enums.InventoryItemStatus, "InventoryItemStatus"),
 ):
     strawberry.enum(_enum, name=_name)
 

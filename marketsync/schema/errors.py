@@ -21,8 +21,11 @@ def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
     for error in errors:
         if error.path is not None and not _is_expected(error):
             log.error(
-                "graphql_unexpected_error", operation=operation, path=list(error.path),
-                error=type(error.original_error).__name__, exc_info=error.original_error,
+                "graphql_unexpected_error",
+                operation=operation,
+                path=list(error.path),
+                error=type(error.original_error).__name__,
+                exc_info=error.original_error,
             )
 
 
@@ -50,8 +53,10 @@ def _request_error_code(error: GraphQLError) -> str:
 
 class CodedErrors(MaskErrors):
     def __init__(self) -> None:
-        super().__init__(should_mask_error=lambda error: not _is_expected(error),
-                         error_message="Internal server error.")
+        super().__init__(
+            should_mask_error=lambda error: not _is_expected(error),
+            error_message="Internal server error.",
+        )
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         shaped: list[GraphQLError] = []

@@ -160,7 +160,9 @@ class Store:
 
     @strawberry.field
     async def sync_logs(
-        self, status: SyncLogStatus | None = None, first: int | None = 20,
+        self,
+        status: SyncLogStatus | None = None,
+        first: int | None = 20,
         after: str | None = None,
     ) -> SyncLogConnection:
         query = models.SyncLog.filter(store_id=self.id)

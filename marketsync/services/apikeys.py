@@ -1,4 +1,4 @@
-"""API keys: shown once, stored as SHA-256 (keys are long random strings, so a fast hash is enough)."""
+"""API keys: shown once, stored as SHA-256 (long random keys need no slow hash)."""
 
 from __future__ import annotations
 

@@ -80,8 +80,17 @@ def _apply(log: SyncLog, outcome: Outcome, *, now: datetime, max_attempts: int) 
         log.next_retry_at = None
 
 
-_WRITTEN = ["status", "attempt", "error_details", "order_id", "amount", "currency",
-            "imported_at", "next_retry_at", "updated_at"]
+_WRITTEN = [
+    "status",
+    "attempt",
+    "error_details",
+    "order_id",
+    "amount",
+    "currency",
+    "imported_at",
+    "next_retry_at",
+    "updated_at",
+]
 
 
 async def record_outcomes(

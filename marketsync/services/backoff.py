@@ -14,9 +14,7 @@ def retry_delay(attempt: int) -> timedelta:
     return min(BASE_DELAY * (1 << min(attempt - 1, 10)), MAX_DELAY)
 
 
-def next_retry_at(
-    *, now: datetime, attempt: int, retry_after_s: float | None = None
-) -> datetime:
+def next_retry_at(*, now: datetime, attempt: int, retry_after_s: float | None = None) -> datetime:
     delay = retry_delay(attempt)
     if retry_after_s is not None and timedelta(seconds=retry_after_s) > delay:
         delay = timedelta(seconds=retry_after_s)

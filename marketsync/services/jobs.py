@@ -24,7 +24,9 @@ async def active_sync_job(*, rt: Runtime, store_id: uuid.UUID) -> Job | None:
     fresh_after = datetime.now(UTC) - timedelta(seconds=rt.settings.sync_lock_ttl_s)
     return await (
         Job.filter(
-            store_id=store_id, type=JobType.STORE_SYNC, status__in=_ACTIVE,
+            store_id=store_id,
+            type=JobType.STORE_SYNC,
+            status__in=_ACTIVE,
             created_at__gte=fresh_after,
         )
         .order_by("-id")

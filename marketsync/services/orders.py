@@ -66,7 +66,8 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
     await rt.publish_status(store.id)
     outcome = await validate_with_marketplace(rt=rt, store=store, receipt=receipt)
     await record_outcomes(
-        store_id=store.id, results=[(claimed, outcome)],
+        store_id=store.id,
+        results=[(claimed, outcome)],
         max_attempts=rt.settings.sync_max_attempts,
     )
     await rt.publish_status(store.id)
@@ -81,4 +82,3 @@ async def _settled(rt: Runtime, log: SyncLog) -> SyncLog:
         await asyncio.sleep(_SETTLE_POLL_S)
         log = await SyncLog.get(id=log.id)
     return log
-

@@ -15,10 +15,10 @@ import structlog
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from marketsync.ids import new_id
+from marketsync.isotime import format_utc
 from marketsync.models import WebhookDelivery, WebhookEndpoint, WebhookEventRecord
 from marketsync.models.enums import WebhookEventType
 from marketsync.runtime import Runtime
-from marketsync.isotime import format_utc
 
 log = structlog.get_logger(__name__)
 
@@ -44,15 +44,22 @@ async def emit_event(
         "data": data,
     }
     await WebhookEventRecord.create(
-        id=event_id, organization_id=organization_id, store_id=store_id, event=event,
-        payload=payload, created_at=now, using_db=conn,
+        id=event_id,
+        organization_id=organization_id,
+        store_id=store_id,
+        event=event,
+        payload=payload,
+        created_at=now,
+        using_db=conn,
     )
     endpoints = await WebhookEndpoint.filter(
         organization_id=organization_id, event=event, is_active=True
     ).using_db(conn)
     deliveries = [
         WebhookDelivery(
-            id=new_id(), event_record_id=event_id, endpoint_id=endpoint.id,
+            id=new_id(),
+            event_record_id=event_id,
+            endpoint_id=endpoint.id,
             organization_id=organization_id,
         )
         for endpoint in endpoints

@@ -14,6 +14,8 @@ from tortoise.expressions import Q
 
 from marketsync.models import Store, SyncLog
 from marketsync.runtime import Runtime
+from marketsync.services.delivery import ring_due_deliveries
+from marketsync.services.inventory_jobs import ring_stale_inventory_jobs
 from marketsync.services.jobs import active_sync_job, enqueue_store_sync
 from marketsync.services.sync import due_logs_filter
 
@@ -34,8 +36,10 @@ async def stores_with_due_work(*, rt: Runtime) -> tuple[int, list[uuid.UUID]]:
             query = query.filter(
                 Q(created_at__gt=last[0]) | (Q(created_at=last[0]) & Q(id__gt=last[1]))
             )
-        page = await query.order_by("created_at", "id").limit(PAGE).values(
-            "id", "created_at", "last_sync_at"
+        page = (
+            await query.order_by("created_at", "id")
+            .limit(PAGE)
+            .values("id", "created_at", "last_sync_at")
         )
         if not page:
             break
@@ -46,9 +50,7 @@ async def stores_with_due_work(*, rt: Runtime) -> tuple[int, list[uuid.UUID]]:
                 continue
             store_id = row["id"]
             has_due = await SyncLog.filter(
-                due_logs_filter(
-                    store_id=store_id, now=now, max_attempts=settings.sync_max_attempts
-                )
+                due_logs_filter(store_id=store_id, now=now, max_attempts=settings.sync_max_attempts)
             ).exists()
             if has_due and await active_sync_job(rt=rt, store_id=store_id) is None:
                 due.append(store_id)
@@ -61,4 +63,11 @@ async def enqueue_due_work(*, rt: Runtime) -> dict[str, int]:
     for store_id in due:
         _, created = await enqueue_store_sync(rt=rt, store_id=store_id)
         enqueued += created
-    return {"scannedStores": scanned, "enqueuedJobs": enqueued}
+    due_deliveries = await ring_due_deliveries(rt=rt)
+    inventory_jobs = await ring_stale_inventory_jobs(rt=rt)
+    return {
+        "scannedStores": scanned,
+        "enqueuedJobs": enqueued,
+        "dueDeliveries": due_deliveries,
+        "inventoryJobs": inventory_jobs,
+    }

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Count
+from tortoise.transactions import in_transaction
 
 from marketsync.models import Store, SyncLog
 from marketsync.models.enums import SyncLogStatus, SyncStatus
@@ -46,9 +48,12 @@ class StatusReport:
     failed_count: int
 
 
-async def store_sync_status(*, store_id: uuid.UUID, window: int) -> SyncStatus:
+async def store_sync_status(
+    *, store_id: uuid.UUID, window: int, conn: BaseDBAsyncClient | None = None
+) -> SyncStatus:
     statuses = await (
         SyncLog.filter(store_id=store_id)
+        .using_db(conn)
         .order_by("-created_at", "-id")
         .limit(window)
         .values_list("status", flat=True)
@@ -57,19 +62,31 @@ async def store_sync_status(*, store_id: uuid.UUID, window: int) -> SyncStatus:
 
 
 async def status_report(*, store: Store, window: int) -> StatusReport:
-    fresh = await Store.get(id=store.id).only("id", "last_sync_at", "imported_orders")
-    counts = {
-        row["status"]: row["n"]
-        for row in await SyncLog.filter(store_id=store.id)
-        .annotate(n=Count("id"))
-        .group_by("status")
-        .values("status", "n")
-    }
+    """The report from one snapshot: never a log's new status beside the store's old counters.
+
+    PostgreSQL's default isolation gives each statement its own snapshot, so the reads
+    share a REPEATABLE READ transaction; SQLite's transaction is a snapshot already.
+    """
+    async with in_transaction() as conn:
+        if conn.schema_generator.DIALECT == "postgres":
+            await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        fresh = await Store.get(id=store.id).using_db(conn).only(
+            "id", "last_sync_at", "imported_orders"
+        )
+        rows = await (
+            SyncLog.filter(store_id=store.id)
+            .using_db(conn)
+            .annotate(n=Count("id"))
+            .group_by("status")
+            .values("status", "n")
+        )
+        sync_status = await store_sync_status(store_id=store.id, window=window, conn=conn)
+    counts = {row["status"]: row["n"] for row in rows}
     return StatusReport(
         store_id=store.id,
         last_sync_at=fresh.last_sync_at,
         imported_orders=fresh.imported_orders,
-        sync_status=await store_sync_status(store_id=store.id, window=window),
+        sync_status=sync_status,
         rate_limited_count=counts.get(SyncLogStatus.RATE_LIMITED, 0),
         pending_count=counts.get(SyncLogStatus.PENDING, 0),
         failed_count=counts.get(SyncLogStatus.FAILED, 0),

@@ -78,9 +78,7 @@ async def run_store_sync(*, rt: Runtime, job_id: uuid.UUID) -> None:
     if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
         return  # unknown, or finished already: a redelivered message changes nothing
     store = await Store.get(id=job.store_id)
-    lock = rt.redis.lock(
-        lock_key(store.id), timeout=rt.settings.sync_lock_ttl_s, blocking=False
-    )
+    lock = rt.redis.lock(lock_key(store.id), timeout=rt.settings.sync_lock_ttl_s, blocking=False)
     if not await lock.acquire():
         await _finish_skipped(job)
         log.info("store_sync_skipped", store_id=str(store.id), job_id=str(job.id))
@@ -97,7 +95,9 @@ async def run_store_sync(*, rt: Runtime, job_id: uuid.UUID) -> None:
 async def _finish_skipped(job: Job) -> None:
     now = datetime.now(UTC)
     await Job.filter(id=job.id, status=JobStatus.QUEUED).update(
-        status=JobStatus.SUCCESS, finished_at=now, updated_at=now,
+        status=JobStatus.SUCCESS,
+        finished_at=now,
+        updated_at=now,
         summary={"skipped": "already_running"},
     )
 
@@ -106,16 +106,29 @@ async def _run_locked(rt: Runtime, job: Job, store: Store, lock: Any) -> None:
     started = time.monotonic()
     now = datetime.now(UTC)
     async with in_transaction() as conn:
-        await Job.filter(id=job.id).using_db(conn).update(
-            status=JobStatus.RUNNING, started_at=now, attempts=F("attempts") + 1, updated_at=now
+        await (
+            Job.filter(id=job.id)
+            .using_db(conn)
+            .update(
+                status=JobStatus.RUNNING, started_at=now, attempts=F("attempts") + 1, updated_at=now
+            )
         )
-        await Store.filter(id=store.id).using_db(conn).update(
-            conn_last_attempt_at=now, conn_last_status=ConnectionStatus.RUNNING,
-            conn_last_job_id=job.id, conn_updated_at=now,
+        await (
+            Store.filter(id=store.id)
+            .using_db(conn)
+            .update(
+                conn_last_attempt_at=now,
+                conn_last_status=ConnectionStatus.RUNNING,
+                conn_last_job_id=job.id,
+                conn_updated_at=now,
+            )
         )
         started_ids = await emit_event(
-            conn=conn, event=WebhookEventType.SYNC_STARTED, organization_id=store.organization_id,
-            store_id=store.id, data={"jobId": str(job.id), "storeId": str(store.id)},
+            conn=conn,
+            event=WebhookEventType.SYNC_STARTED,
+            organization_id=store.organization_id,
+            store_id=store.id,
+            data={"jobId": str(job.id), "storeId": str(store.id)},
         )
     await ring_deliveries(rt=rt, delivery_ids=started_ids)
     counts = RunCounts()
@@ -141,8 +154,8 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
         due = due_logs_filter(
             store_id=store.id, now=datetime.now(UTC), max_attempts=settings.sync_max_attempts
         )
-        chunk = await SyncLog.filter(due).order_by("created_at", "id").limit(
-            settings.sync_chunk_size
+        chunk = (
+            await SyncLog.filter(due).order_by("created_at", "id").limit(settings.sync_chunk_size)
         )
         if not chunk:
             break
@@ -158,8 +171,11 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
         await lock.reacquire()
         await rt.publish_status(store.id)
         log.info(
-            "store_sync_batch", store_id=str(store.id), processedCount=counts.processed - before[0],
-            successCount=counts.success - before[1], failedCount=counts.failed - before[2],
+            "store_sync_batch",
+            store_id=str(store.id),
+            processedCount=counts.processed - before[0],
+            successCount=counts.success - before[1],
+            failedCount=counts.failed - before[2],
             rateLimitedCount=counts.rate_limited - before[3],
         )
     due = due_logs_filter(
@@ -172,37 +188,61 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
 
 
 async def _finish(
-    rt: Runtime, job: Job, store: Store, counts: RunCounts, started: float,
-    *, remaining: int | None, error: Exception | None,
+    rt: Runtime,
+    job: Job,
+    store: Store,
+    counts: RunCounts,
+    started: float,
+    *,
+    remaining: int | None,
+    error: Exception | None,
 ) -> None:
     now = datetime.now(UTC)
     fresh = await Store.get(id=store.id)
     status = await store_sync_status(store_id=store.id, window=rt.settings.sync_status_window)
     summary: dict[str, Any] = {
-        "processed": counts.processed, "success": counts.success, "failed": counts.failed,
-        "rateLimited": counts.rate_limited, "remainingBacklog": remaining,
-        "chunks": counts.chunks, "durationMs": int((time.monotonic() - started) * 1000),
+        "processed": counts.processed,
+        "success": counts.success,
+        "failed": counts.failed,
+        "rateLimited": counts.rate_limited,
+        "remainingBacklog": remaining,
+        "chunks": counts.chunks,
+        "durationMs": int((time.monotonic() - started) * 1000),
     }
     failed_run = error is not None or status == SyncStatus.FAILED
     event = WebhookEventType.SYNC_FAILED if failed_run else WebhookEventType.SYNC_COMPLETED
     error_text = f"{type(error).__name__}: {error}"[:500] if error else None
     store_changes: dict[str, Any] = {
         "conn_last_status": ConnectionStatus.FAILED if error else ConnectionStatus.SUCCESS,
-        "conn_last_error": error_text, "conn_updated_at": now,
+        "conn_last_error": error_text,
+        "conn_updated_at": now,
     }
     if error is None:
         store_changes["conn_last_success_at"] = now
     async with in_transaction() as conn:
-        await Job.filter(id=job.id).using_db(conn).update(
-            status=JobStatus.FAILED if error else JobStatus.SUCCESS, finished_at=now,
-            summary=summary, error=error_text, updated_at=now,
+        await (
+            Job.filter(id=job.id)
+            .using_db(conn)
+            .update(
+                status=JobStatus.FAILED if error else JobStatus.SUCCESS,
+                finished_at=now,
+                summary=summary,
+                error=error_text,
+                updated_at=now,
+            )
         )
         await Store.filter(id=store.id).using_db(conn).update(**store_changes)
         delivery_ids = await emit_event(
-            conn=conn, event=event, organization_id=store.organization_id, store_id=store.id,
+            conn=conn,
+            event=event,
+            organization_id=store.organization_id,
+            store_id=store.id,
             data={
-                "jobId": str(job.id), "storeId": str(store.id), "syncStatus": status.value,
-                "importedOrders": fresh.imported_orders, **summary,
+                "jobId": str(job.id),
+                "storeId": str(store.id),
+                "syncStatus": status.value,
+                "importedOrders": fresh.imported_orders,
+                **summary,
                 **({"error": error_text} if error_text else {}),
             },
         )

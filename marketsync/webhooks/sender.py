@@ -1,8 +1,9 @@
 """One webhook HTTP attempt; every outcome comes back as a ``SendResult``.
 
-The delivery actor records each attempt and applies the retry policy (never retry
-3xx/4xx except 429, honour Retry-After), so this module only reports what happened
-and never raises for network trouble. Redirects are not followed: a 3xx could point
+The delivery service records each attempt and applies the retry policy
+(``services/webhook_retry.py``: any non-2xx is retried by the schedule, Retry-After
+honoured), so this module only reports what happened and never raises for network
+trouble. Redirects are not followed: a 3xx could point
 anywhere, and the contract counts only a 2xx from the registered URL as success.
 """
 
@@ -58,7 +59,6 @@ def build_webhook_session(*, allow_private: bool) -> aiohttp.ClientSession:
         trust_env=False,
         headers={"User-Agent": _USER_AGENT},
     )
-
 
 
 def _elapsed_ms(started: float) -> int:

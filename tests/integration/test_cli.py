@@ -15,10 +15,17 @@ from tests.support.servers import free_port
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def marketsync(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def marketsync(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "marketsync", *args], capture_output=True, text=True, timeout=120,
-        env={**os.environ, **(env or {})}, cwd=cwd, check=False,
+        [sys.executable, "-m", "marketsync", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        check=False,
     )
 
 
@@ -51,8 +58,11 @@ def test_schema_sql_is_postgres_ddl() -> None:
 
 
 def test_processes_outside_dev_refuse_to_start_without_a_secret_key() -> None:
-    env = {"SECRET_KEY": "", "REDIS_URL": "redis://127.0.0.1:6379/9",
-           "MARKETPLACE_BASE_URL": "http://127.0.0.1:1/mock"}
+    env = {
+        "SECRET_KEY": "",
+        "REDIS_URL": "redis://127.0.0.1:6379/9",
+        "MARKETPLACE_BASE_URL": "http://127.0.0.1:1/mock",
+    }
     short = marketsync("serve", env={"SECRET_KEY": "too-short"})
     worker = marketsync("worker", env={**env, "SECRET_KEY": "x" * 10})
     no_redis = marketsync("scheduler", env={"REDIS_URL": ""})
@@ -68,9 +78,12 @@ def test_processes_outside_dev_refuse_to_start_without_a_secret_key() -> None:
 def test_dev_prints_graphiql_and_a_demo_key_and_serves(tmp_path: Path) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "marketsync", "dev"], cwd=tmp_path,
+        [sys.executable, "-m", "marketsync", "dev"],
+        cwd=tmp_path,
         env={**os.environ, "PORT": str(port), "HOST": "127.0.0.1"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         lines = [proc.stdout.readline() for _ in range(2)]  # type: ignore[union-attr]
@@ -83,8 +96,12 @@ def test_dev_prints_graphiql_and_a_demo_key_and_serves(tmp_path: Path) -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        viewer = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ viewer { organizationId } }"},
-                            headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        viewer = httpx.post(
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ viewer { organizationId } }"},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -93,6 +110,7 @@ def test_dev_prints_graphiql_and_a_demo_key_and_serves(tmp_path: Path) -> None:
 
     assert lines[0].strip() == f"GraphiQL: http://127.0.0.1:{port}/graphql"
     assert lines[1].startswith("API key (demo): msk_")
-    assert ready is not None and ready.status_code == 200
+    assert ready is not None
+    assert ready.status_code == 200
     assert viewer.json() == {"data": {"viewer": {"organizationId": "demo"}}}
     assert (tmp_path / "marketsync.db").exists()

@@ -10,10 +10,17 @@ from tortoise import Tortoise
 from tests.conftest import Api
 
 EXPECTED = {
-    "sync_log": [("status", "next_retry_at"), ("store_id", "status"), ("store_id", "created_at"),
-                 ("store_id", "receipt")],
-    "store": [("organization_id", "marketplace", "external_store_id"), ("sync_token",),
-              ("created_at", "id")],
+    "sync_log": [
+        ("status", "next_retry_at"),
+        ("store_id", "status"),
+        ("store_id", "created_at"),
+        ("store_id", "receipt"),
+    ],
+    "store": [
+        ("organization_id", "marketplace", "external_store_id"),
+        ("sync_token",),
+        ("created_at", "id"),
+    ],
     "webhook_delivery": [("status", "next_retry_at"), ("event_record_id", "endpoint_id")],
     "webhook_endpoint": [("organization_id", "event", "target_url")],
     "api_key": [("key_hash",)],
@@ -23,7 +30,10 @@ EXPECTED = {
 def test_models_and_both_migration_folders_agree() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "marketsync.devtools.make_migrations", "--check"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no changes" in done.stdout
@@ -42,7 +52,8 @@ async def index_columns(table: str) -> set[tuple[str, ...]]:
         "JOIN pg_class t ON t.oid = i.indrelid "
         "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
         "JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum "
-        "WHERE t.relname = $1 GROUP BY i.indexrelid", [table],
+        "WHERE t.relname = $1 GROUP BY i.indexrelid",
+        [table],
     )
     return {tuple(row["cols"]) for row in rows}
 

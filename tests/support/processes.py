@@ -52,7 +52,9 @@ class Stack:
         handle = log.open("wb")
         popen = subprocess.Popen(
             [sys.executable, "-m", "marketsync", *args],
-            env={**self.env, **(env or {})}, stdout=handle, stderr=subprocess.STDOUT,
+            env={**self.env, **(env or {})},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         proc = Proc(name, popen, log, handle)
@@ -61,8 +63,12 @@ class Stack:
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "marketsync", *args], env={**self.env, **(env or {})},
-            capture_output=True, text=True, timeout=120, check=False,
+            [sys.executable, "-m", "marketsync", *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout

@@ -21,10 +21,15 @@ async def open_subscription(
     await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
     ack = json.loads(await ws.recv())
     assert ack["type"] == "connection_ack", ack
-    await ws.send(json.dumps({
-        "id": "1", "type": "subscribe",
-        "payload": {"query": query, "variables": {"token": token}},
-    }))
+    await ws.send(
+        json.dumps(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": query, "variables": {"token": token}},
+            }
+        )
+    )
     return ws
 
 

@@ -69,7 +69,9 @@ def test_every_contract_type_field_and_argument_is_served_with_its_type() -> Non
         if isinstance(expected, GraphQLEnumType):
             assert isinstance(actual, GraphQLEnumType), name
             missing += [f"{name}.{v}" for v in expected.values if v not in actual.values]
-        elif isinstance(expected, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+        elif isinstance(
+            expected, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+        ):
             for field_name, field in expected.fields.items():
                 served_field = actual.fields.get(field_name)  # type: ignore[union-attr]
                 if served_field is None:
@@ -83,7 +85,7 @@ def test_every_contract_type_field_and_argument_is_served_with_its_type() -> Non
                         missing.append(f"{name}.{field_name}({arg_name}: {arg.type})")
                     elif default_text(arg) != default_text(served_arg):
                         missing.append(f"{name}.{field_name}({arg_name}) default")
-                if isinstance(expected, GraphQLInputObjectType):
-                    if default_text(field) != default_text(served_field):
-                        missing.append(f"{name}.{field_name} default")
+                is_input = isinstance(expected, GraphQLInputObjectType)
+                if is_input and default_text(field) != default_text(served_field):
+                    missing.append(f"{name}.{field_name} default")
     assert missing == []

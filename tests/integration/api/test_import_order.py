@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from marketsync.isotime import parse_utc as parse_datetime
 from marketsync.models import Store, SyncLog
 from marketsync.models.enums import SyncLogStatus
-from marketsync.isotime import parse_utc as parse_datetime
 from tests.conftest import Api, import_order, register_store
 from tests.support.graphql import STORE_LOGS, SYNC_STATUS, error_codes
 
@@ -57,8 +57,12 @@ async def test_invalid_receipt_fails_and_is_retried_in_five_minutes(api: Api) ->
     assert close_to(log["nextRetryAt"], datetime.now(UTC) + FIVE_MINUTES)
     report = (await api.gql(SYNC_STATUS, {"token": store.sync_token}))["data"]["syncStatus"]
     assert report == {
-        **report, "syncStatus": "FAILED", "importedOrders": 0, "failedCount": 1,
-        "pendingCount": 0, "rateLimitedCount": 0,
+        **report,
+        "syncStatus": "FAILED",
+        "importedOrders": 0,
+        "failedCount": 1,
+        "pendingCount": 0,
+        "rateLimitedCount": 0,
     }
 
 
@@ -142,7 +146,8 @@ async def test_sync_logs_connection_counts_filters_and_pages(api: Api) -> None:
     page = await api.gql(STORE_LOGS, {"id": store.id, "first": 2}, key=api.key)
     logs = page["data"]["store"]["syncLogs"]
     rest = await api.gql(
-        STORE_LOGS, {"id": store.id, "first": 2, "after": logs["pageInfo"]["endCursor"]},
+        STORE_LOGS,
+        {"id": store.id, "first": 2, "after": logs["pageInfo"]["endCursor"]},
         key=api.key,
     )
     failed = await api.gql(STORE_LOGS, {"id": store.id, "status": "FAILED"}, key=api.key)

@@ -35,7 +35,11 @@ async def test_second_call_updates_and_keeps_id_and_sync_token(api: Api) -> None
 
     body = await api.gql(
         REGISTER_STORE,
-        {"input": store_input(ORG, storeName="Renamed", accessToken="new-token-XYZ", currency="try")},
+        {
+            "input": store_input(
+                ORG, storeName="Renamed", accessToken="new-token-XYZ", currency="try"
+            )
+        },
         key=api.key,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from tests.conftest import Api, import_order, register_store
 from tests.support.subscriptions import next_message, open_subscription
@@ -28,7 +29,7 @@ async def test_first_the_current_report_then_one_message_per_change(api: Api) ->
         assert final["importedOrders"] == 1
         assert final["failedCount"] == 1
         reports = [m["payload"]["data"]["syncStatus"] for m in seen]
-        assert all(a != b for a, b in zip(reports, reports[1:], strict=False))
+        assert all(a != b for a, b in itertools.pairwise(reports))
         await import_order(api, store.sync_token, "R-2")  # a duplicate changes nothing
         try:
             extra = await next_message(ws, timeout_s=0.5)

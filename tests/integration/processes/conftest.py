@@ -44,8 +44,9 @@ class Deployment:
     redis: aioredis.Redis
     broker: Any
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None,
-                  *, key: str | None = None) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, key: str | None = None
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as client:
             response = await client.post(
@@ -56,15 +57,26 @@ class Deployment:
         return body
 
     async def register_store(self, external_id: str) -> tuple[uuid.UUID, str]:
-        body = await self.gql(REGISTER_STORE, {"input": store_input(ORG, external_id)}, key=self.key)
+        body = await self.gql(
+            REGISTER_STORE, {"input": store_input(ORG, external_id)}, key=self.key
+        )
         payload = body["data"]["registerStore"]
         return uuid.UUID(payload["storeId"]), payload["syncToken"]
 
     async def add_due_logs(self, store_id: uuid.UUID, receipts: list[str]) -> None:
         now = datetime.now(UTC)
         rows = [
-            (new_id(), store_id, receipt, "FAILED", "transport_error", 1,
-             now - timedelta(minutes=1), now + timedelta(microseconds=i), now)
+            (
+                new_id(),
+                store_id,
+                receipt,
+                "FAILED",
+                "transport_error",
+                1,
+                now - timedelta(minutes=1),
+                now + timedelta(microseconds=i),
+                now,
+            )
             for i, receipt in enumerate(receipts)
         ]
         await self.db.executemany(
@@ -79,14 +91,21 @@ class Deployment:
         await self.db.execute(
             "INSERT INTO job (id, store_id, type, status, attempts, write_effective, created_at,"
             " updated_at) VALUES ($1, $2, 'STORE_SYNC', 'QUEUED', 0, false, $3, $3)",
-            job_id, store_id, now,
+            job_id,
+            store_id,
+            now,
         )
         return job_id
 
     def send_sync(self, job_id: uuid.UUID) -> None:
         self.broker.enqueue(
-            dramatiq.Message(queue_name="sync", actor_name="sync_store", args=(str(job_id),),
-                             kwargs={}, options={})
+            dramatiq.Message(
+                queue_name="sync",
+                actor_name="sync_store",
+                args=(str(job_id),),
+                kwargs={},
+                options={},
+            )
         )
 
     async def mock_calls(self) -> dict[str, dict[str, int]]:
@@ -104,18 +123,22 @@ async def deployment() -> AsyncIterator[Deployment]:
     await redis.flushdb()
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    stack = Stack(env={
-        "PATH": __import__("os").environ.get("PATH", ""),
-        "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_TEST_URL,
-        "SECRET_KEY": "process-tests-secret-key-0123456789-abcdef",
-        "MARKETPLACE_BASE_URL": f"{base_url}/mock",
-        "SYNC_LOCK_TTL_S": "4",
-        "SCHEDULER_INTERVAL_S": "1",
-        "SCHEDULER_THROTTLE_S": "60",
-        "LOG_LEVEL": "INFO",
-    })
-    pool = await asyncpg.create_pool(database_url.split("?")[0].replace("postgres://", "postgresql://", 1))
+    stack = Stack(
+        env={
+            "PATH": __import__("os").environ.get("PATH", ""),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": REDIS_TEST_URL,
+            "SECRET_KEY": "process-tests-secret-key-0123456789-abcdef",
+            "MARKETPLACE_BASE_URL": f"{base_url}/mock",
+            "SYNC_LOCK_TTL_S": "4",
+            "SCHEDULER_INTERVAL_S": "1",
+            "SCHEDULER_THROTTLE_S": "60",
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    pool = await asyncpg.create_pool(
+        database_url.split("?")[0].replace("postgres://", "postgresql://", 1)
+    )
     broker = RedisBroker(url=REDIS_TEST_URL)
     try:
         stack.run("migrate")

@@ -69,8 +69,9 @@ async def test_a_killed_worker_loses_nothing_and_counts_nothing_twice(
     store_id, _ = await deployment.register_store("killed")
     await deployment.add_due_logs(store_id, receipts(400))
     slow = {"SYNC_CONCURRENCY": "1"}
-    victim = deployment.stack.start("worker", "worker", "--processes", "1", "--threads", "1",
-                                    env=slow)
+    victim = deployment.stack.start(
+        "worker", "worker", "--processes", "1", "--threads", "1", env=slow
+    )
     await wait_for_output(victim, "worker_started")
     first_job = await deployment.add_job(store_id)
     deployment.send_sync(first_job)

@@ -45,13 +45,21 @@ async def bad_marketplace() -> AsyncIterator[str]:
 
 @pytest.mark.parametrize(
     ("marketplace", "detail"),
-    [("ETSY", "auth_error"), ("SHOPIFY", "marketplace_error"), ("AMAZON", "marketplace_error"),
-     ("TRENDYOL", "auth_error")],
+    [
+        ("ETSY", "auth_error"),
+        ("SHOPIFY", "marketplace_error"),
+        ("AMAZON", "marketplace_error"),
+        ("TRENDYOL", "auth_error"),
+    ],
 )
 async def test_error_answers(api: Api, bad_marketplace: str, marketplace: str, detail: str) -> None:
     store = await register_store(api, marketplace=marketplace)
-    rt = open_runtime(api.settings, dispatcher=NoDispatch(), marketplace_base_url=bad_marketplace,
-                      redis=api.rt.redis)
+    rt = open_runtime(
+        api.settings,
+        dispatcher=NoDispatch(),
+        marketplace_base_url=bad_marketplace,
+        redis=api.rt.redis,
+    )
     try:
         result = await import_order(rt=rt, sync_token=uuid.UUID(store.sync_token), receipt="R-1")
     finally:
@@ -69,8 +77,9 @@ async def test_error_answers(api: Api, bad_marketplace: str, marketplace: str, d
 async def test_no_answer_is_a_transport_error(api: Api) -> None:
     store = await register_store(api)
     closed = f"http://127.0.0.1:{free_port()}"
-    rt = open_runtime(api.settings, dispatcher=NoDispatch(), marketplace_base_url=closed,
-                      redis=api.rt.redis)
+    rt = open_runtime(
+        api.settings, dispatcher=NoDispatch(), marketplace_base_url=closed, redis=api.rt.redis
+    )
     try:
         result = await import_order(rt=rt, sync_token=uuid.UUID(store.sync_token), receipt="R-1")
     finally:

@@ -19,7 +19,9 @@ PAST = timedelta(minutes=1)
 
 async def due_log(store_id: str, receipt: str, **fields: Any) -> SyncLog:
     values: dict[str, Any] = {
-        "status": SyncLogStatus.FAILED, "error_details": "transport_error", "attempt": 1,
+        "status": SyncLogStatus.FAILED,
+        "error_details": "transport_error",
+        "attempt": 1,
         "next_retry_at": datetime.now(UTC) - PAST,
     }
     values.update(fields)
@@ -49,7 +51,10 @@ async def test_due_logs_heal_and_counters_stay_exact(api: Api) -> None:
     assert job.attempts == 1
     assert job.summary is not None
     assert {k: job.summary[k] for k in ("processed", "success", "failed", "rateLimited")} == {
-        "processed": 4, "success": 2, "failed": 1, "rateLimited": 1,
+        "processed": 4,
+        "success": 2,
+        "failed": 1,
+        "rateLimited": 1,
     }
     assert job.summary["remainingBacklog"] == 0
     healed = await SyncLog.get(id=healed.id)
@@ -151,7 +156,8 @@ async def test_enqueue_is_once_per_store_and_trigger_sync_reuses_the_queued_job(
     second, created_again = await enqueue_store_sync(rt=rt, store_id=uuid.UUID(store.id))
     body = await api.gql(
         "mutation($id: UUID!) { triggerSync(storeId: $id) { id type status } }",
-        {"id": store.id}, key=api.key,
+        {"id": store.id},
+        key=api.key,
     )
 
     assert created is True
@@ -159,7 +165,9 @@ async def test_enqueue_is_once_per_store_and_trigger_sync_reuses_the_queued_job(
     assert second.id == first.id
     assert sent == [("sync_store", (str(first.id),))]
     assert body["data"]["triggerSync"] == {
-        "id": str(first.id), "type": "STORE_SYNC", "status": "QUEUED",
+        "id": str(first.id),
+        "type": "STORE_SYNC",
+        "status": "QUEUED",
     }
 
 
@@ -170,7 +178,8 @@ async def test_trigger_sync_runs_on_the_embedded_worker(api: Api) -> None:
 
     body = await api.gql(
         "mutation($id: UUID!) { triggerSync(storeId: $id) { id status } }",
-        {"id": store.id}, key=api.key,
+        {"id": store.id},
+        key=api.key,
     )
     job_id = body["data"]["triggerSync"]["id"]
     for _ in range(100):
@@ -181,7 +190,8 @@ async def test_trigger_sync_runs_on_the_embedded_worker(api: Api) -> None:
     state = await api.gql(
         "query($id: UUID!) { store(id: $id) { importedOrders lastJob { id } "
         "connectionState { lastStatus lastJobId lastSuccessAt } } }",
-        {"id": store.id}, key=api.key,
+        {"id": store.id},
+        key=api.key,
     )
     foreign = await api.gql(query, {"id": job_id}, key=api.other_key)
 

@@ -1,0 +1,428 @@
+"""Inventory push planning: validate, coalesce, diff, chunk, hash, deduplicate, enqueue.
+
+The steps up to the chunk bodies are pure functions of plain values, so they are
+tested without a database. ``push_inventory`` adds the I/O around them:
+
+1. the items are validated and coalesced by barcode (the last occurrence wins);
+2. items equal to the store's last confirmed state are skipped, unless ``force``;
+3. the rest, sorted by barcode, are cut into chunks of INVENTORY_CHUNK_SIZE; a
+   chunk's body is the exact bytes the marketplace client sends, and its
+   ``bodyHash`` is their sha256, so the same items give the same hash whatever
+   their order in the request;
+4. each chunk claims ``SET NX EX`` on (store, bodyHash, writeEffective) for
+   INVENTORY_DEDUP_WINDOW_S; a chunk whose claim is held answers the holder's job
+   and is not enqueued again (two identical concurrent pushes: one sends);
+5. the chunk jobs are written in one transaction, and only then are their
+   doorbells rung (``inventory_jobs`` runs them).
+
+Prices are fixed-point with two decimals in the database and in job payloads
+(strings), and JSON numbers on the wire (the marketplace compares them as numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from marketsync.errors import NotFoundError, UserInputError
+from marketsync.ids import new_id
+from marketsync.marketplaces.client import canonical_inventory_body
+from marketsync.models import InventoryBatch, InventoryItemState, Job
+from marketsync.models.enums import JobType
+from marketsync.runtime import Runtime
+from marketsync.services.currencies import normalize_currency
+from marketsync.services.stores import get_store
+
+PUSH_ACTOR = "push_inventory"
+POLL_ACTOR = "poll_inventory"
+DEFAULT_CURRENCY = "TRY"
+MAX_BARCODE = 255
+MAX_PRICE = Decimal(10) ** 12  # DecimalField(max_digits=14, decimal_places=2)
+CENT = Decimal("0.01")
+MAX_REPORTED_ERRORS = 20  # a 100k-item mistake should not answer 100k userErrors
+STATE_LOOKUP_BATCH = 500  # barcodes per IN (...) query, well under SQLite's variable limit
+
+
+class InventoryInputError(UserInputError):
+    """Several items are wrong at once; each one becomes its own userError."""
+
+    def __init__(self, errors: list[UserInputError]) -> None:
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInput:
+    """One item as the caller sent it, before validation."""
+
+    barcode: str
+    quantity: int
+    sale_price: Decimal
+    list_price: Decimal
+    currency_type: str | None = DEFAULT_CURRENCY
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryItem:
+    """A validated item: barcode stripped, prices with two decimals, ISO currency."""
+
+    barcode: str
+    quantity: int
+    sale_price: Decimal
+    list_price: Decimal
+    currency_type: str
+
+    def stored(self) -> dict[str, Any]:
+        """The item in a job payload or a batch row: exact, prices as decimal strings."""
+        return {
+            "barcode": self.barcode,
+            "quantity": self.quantity,
+            "salePrice": str(self.sale_price),
+            "listPrice": str(self.list_price),
+            "currencyType": self.currency_type,
+        }
+
+    @classmethod
+    def from_stored(cls, data: Mapping[str, Any]) -> InventoryItem:
+        return cls(
+            barcode=str(data["barcode"]),
+            quantity=int(data["quantity"]),
+            sale_price=Decimal(str(data["salePrice"])).quantize(CENT),
+            list_price=Decimal(str(data["listPrice"])).quantize(CENT),
+            currency_type=str(data["currencyType"]),
+        )
+
+    def wire(self) -> dict[str, Any]:
+        """The item as sent: prices as JSON numbers. At most 14 significant digits, so
+        ``float`` keeps them exactly and prints them the same way every time."""
+        return {
+            "barcode": self.barcode,
+            "quantity": self.quantity,
+            "salePrice": float(self.sale_price),
+            "listPrice": float(self.list_price),
+            "currencyType": self.currency_type,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedChunk:
+    index: int
+    items: tuple[InventoryItem, ...]
+    body_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkOutcome:
+    chunk_index: int
+    item_count: int
+    body_hash: str
+    dedup: bool
+    job_id: uuid.UUID
+
+
+@dataclass
+class PushResult:
+    dry_run: bool
+    write_effective: bool
+    original_count: int
+    coalesced_count: int
+    changed_count: int
+    skipped_count: int
+    chunk_size: int
+    chunk_count: int
+    enqueued_count: int
+    dedup_count: int
+    dedup_window_ms: int
+    chunks: list[ChunkOutcome] = field(default_factory=list)
+
+
+# --- pure steps ---------------------------------------------------------------------
+
+
+def _item_error(
+    errors: list[UserInputError], index: int, name: str, message: str, code: str = "INVALID_INPUT"
+) -> None:
+    errors.append(UserInputError(code, message, ["input", "items", str(index), name]))
+
+
+def _price(value: Decimal, index: int, name: str, errors: list[UserInputError]) -> Decimal:
+    try:
+        finite = value.is_finite()
+        exact = finite and abs(value) < MAX_PRICE and value == value.quantize(CENT)
+    except InvalidOperation:
+        exact = False
+    if not exact:
+        _item_error(
+            errors, index, name, f"{name} must be a number below 10^12 with at most two decimals"
+        )
+    elif value < 0:
+        _item_error(errors, index, name, f"{name} must not be negative")
+    else:
+        return value.quantize(CENT)
+    return Decimal(0)
+
+
+def validate_items(items: Sequence[ItemInput], *, max_items: int) -> list[InventoryItem]:
+    """The items, checked and normalized; raises the caller's mistakes as userErrors.
+
+    A salePrice above the listPrice is accepted: the marketplace fails that item.
+    """
+    if not items:
+        raise UserInputError("INVALID_INPUT", "items must not be empty", ["input", "items"])
+    if len(items) > max_items:
+        raise UserInputError(
+            "TOO_MANY_ITEMS",
+            f"at most {max_items} items per push (got {len(items)})",
+            ["input", "items"],
+        )
+    errors: list[UserInputError] = []
+    valid: list[InventoryItem] = []
+    for index, item in enumerate(items):
+        before = len(errors)
+        barcode = item.barcode.strip()
+        if not barcode:
+            _item_error(errors, index, "barcode", "barcode must not be empty")
+        elif len(barcode) > MAX_BARCODE:
+            _item_error(
+                errors, index, "barcode", f"barcode must be at most {MAX_BARCODE} characters"
+            )
+        if item.quantity < 0:
+            _item_error(errors, index, "quantity", "quantity must not be negative")
+        sale_price = _price(item.sale_price, index, "salePrice", errors)
+        list_price = _price(item.list_price, index, "listPrice", errors)
+        currency = normalize_currency(item.currency_type or DEFAULT_CURRENCY)
+        if currency is None:
+            _item_error(
+                errors,
+                index,
+                "currencyType",
+                "currencyType must be an ISO 4217 code",
+                code="INVALID_CURRENCY",
+            )
+        if len(errors) >= MAX_REPORTED_ERRORS:
+            break
+        if len(errors) == before and currency is not None:
+            valid.append(InventoryItem(barcode, item.quantity, sale_price, list_price, currency))
+    if errors:
+        raise InventoryInputError(errors[:MAX_REPORTED_ERRORS])
+    return valid
+
+
+def coalesce(items: Iterable[InventoryItem]) -> list[InventoryItem]:
+    """One item per barcode; the last occurrence wins."""
+    latest: dict[str, InventoryItem] = {}
+    for item in items:
+        latest[item.barcode] = item
+    return list(latest.values())
+
+
+def select_changed(
+    items: Iterable[InventoryItem], confirmed: Mapping[str, InventoryItem], *, force: bool
+) -> tuple[list[InventoryItem], int]:
+    """(items to send, number skipped because they equal the confirmed state)."""
+    candidates = list(items)
+    if force:
+        return candidates, 0
+    changed = [item for item in candidates if confirmed.get(item.barcode) != item]
+    return changed, len(candidates) - len(changed)
+
+
+def chunk_body(items: Iterable[InventoryItem]) -> bytes:
+    """The bytes the marketplace client sends for these items (in this order)."""
+    return canonical_inventory_body([item.wire() for item in items])
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def chunk_items(items: Iterable[InventoryItem], size: int) -> list[PlannedChunk]:
+    """Items sorted by barcode, cut into chunks of ``size`` (0-based indexes)."""
+    ordered = sorted(items, key=lambda item: item.barcode)
+    chunks: list[PlannedChunk] = []
+    for index, start in enumerate(range(0, len(ordered), size)):
+        part = tuple(ordered[start : start + size])
+        chunks.append(PlannedChunk(index, part, body_hash(chunk_body(part))))
+    return chunks
+
+
+def is_write_effective(
+    *, dry_run: bool, force_write: bool, write_enabled: bool, force_write_allowed: bool
+) -> bool:
+    return not dry_run and (write_enabled or (force_write and force_write_allowed))
+
+
+def dedup_key(store_id: object, hash_hex: str, write_effective: bool) -> str:
+    return f"marketsync:inventory:dedup:{store_id}:{hash_hex}:{int(write_effective)}"
+
+
+# --- with the database and Redis ----------------------------------------------------
+
+
+async def load_confirmed(
+    *, store_id: uuid.UUID, barcodes: Sequence[str]
+) -> dict[str, InventoryItem]:
+    """The last confirmed state of these barcodes, by barcode."""
+    confirmed: dict[str, InventoryItem] = {}
+    for start in range(0, len(barcodes), STATE_LOOKUP_BATCH):
+        rows = await InventoryItemState.filter(
+            store_id=store_id, barcode__in=barcodes[start : start + STATE_LOOKUP_BATCH]
+        )
+        for row in rows:
+            confirmed[row.barcode] = InventoryItem(
+                barcode=row.barcode,
+                quantity=row.quantity,
+                sale_price=Decimal(row.sale_price).quantize(CENT),
+                list_price=Decimal(row.list_price).quantize(CENT),
+                currency_type=row.currency_type,
+            )
+    return confirmed
+
+
+async def push_inventory(
+    *,
+    rt: Runtime,
+    organization_id: str,
+    store_id: uuid.UUID,
+    items: Sequence[ItemInput],
+    dry_run: bool = False,
+    force: bool = False,
+    force_write: bool = False,
+) -> PushResult:
+    """Plan the push and enqueue one job per chunk that was not sent within the window."""
+    store = await get_store(store_id=store_id, organization_id=organization_id)
+    settings = rt.settings
+    coalesced = coalesce(validate_items(items, max_items=settings.inventory_max_items))
+    confirmed = (
+        {}
+        if force
+        else await load_confirmed(store_id=store.id, barcodes=[item.barcode for item in coalesced])
+    )
+    changed, skipped = select_changed(coalesced, confirmed, force=force)
+    chunks = chunk_items(changed, settings.inventory_chunk_size)
+    write_effective = is_write_effective(
+        dry_run=dry_run,
+        force_write=force_write,
+        write_enabled=settings.inventory_write_enabled,
+        force_write_allowed=settings.inventory_force_write_allowed,
+    )
+    outcomes = await _enqueue_chunks(
+        rt, store.id, chunks, dry_run=dry_run, write_effective=write_effective
+    )
+    dedup_count = sum(1 for outcome in outcomes if outcome.dedup)
+    return PushResult(
+        dry_run=dry_run,
+        write_effective=write_effective,
+        original_count=len(items),
+        coalesced_count=len(coalesced),
+        changed_count=len(changed),
+        skipped_count=skipped,
+        chunk_size=settings.inventory_chunk_size,
+        chunk_count=len(chunks),
+        enqueued_count=len(outcomes) - dedup_count,
+        dedup_count=dedup_count,
+        dedup_window_ms=settings.inventory_dedup_window_s * 1000,
+        chunks=outcomes,
+    )
+
+
+async def _enqueue_chunks(
+    rt: Runtime,
+    store_id: uuid.UUID,
+    chunks: Sequence[PlannedChunk],
+    *,
+    dry_run: bool,
+    write_effective: bool,
+) -> list[ChunkOutcome]:
+    window = rt.settings.inventory_dedup_window_s
+    outcomes: list[ChunkOutcome] = []
+    jobs: list[Job] = []
+    claimed: list[str] = []
+    try:
+        for chunk in chunks:
+            job_id = new_id()
+            key = dedup_key(store_id, chunk.body_hash, write_effective)
+            holder = await _claim(rt, key, job_id, window)
+            if holder is None:
+                claimed.append(key)
+                jobs.append(
+                    Job(
+                        id=job_id,
+                        store_id=store_id,
+                        type=JobType.INVENTORY_PUSH,
+                        body_hash=chunk.body_hash,
+                        write_effective=write_effective,
+                        chunk_index=chunk.index,
+                        payload={
+                            "dryRun": dry_run,
+                            "items": [item.stored() for item in chunk.items],
+                        },
+                    )
+                )
+            outcomes.append(
+                ChunkOutcome(
+                    chunk_index=chunk.index,
+                    item_count=len(chunk.items),
+                    body_hash=chunk.body_hash,
+                    dedup=holder is not None,
+                    job_id=holder or job_id,
+                )
+            )
+        if jobs:
+            async with in_transaction() as conn:
+                await Job.bulk_create(jobs, using_db=conn)
+    except BaseException:
+        if claimed and window > 0:
+            await rt.redis.delete(*claimed)  # nothing was enqueued: later pushes may send
+        raise
+    for job in jobs:  # doorbells after commit; the scheduler re-rings any that get lost
+        await rt.dispatcher.send(PUSH_ACTOR, str(job.id))
+    return outcomes
+
+
+async def _claim(rt: Runtime, key: str, job_id: uuid.UUID, window: int) -> uuid.UUID | None:
+    """None when ``job_id`` now holds the dedup key, else the job that holds it."""
+    if window <= 0:
+        return None
+    for _ in range(3):
+        if await rt.redis.set(key, str(job_id), nx=True, ex=window):
+            return None
+        holder = await rt.redis.get(key)
+        if holder is not None:  # else it expired between the two calls: claim again
+            return uuid.UUID(_text(holder))
+    raise RuntimeError("inventory dedup claim did not settle")
+
+
+async def release_dedup_claim(*, rt: Runtime, job: Job) -> None:
+    """Let a later push send this body again: ``job`` failed without a batch."""
+    if job.body_hash is None:
+        return
+    key = dedup_key(job.store_id, job.body_hash, job.write_effective)
+    holder = await rt.redis.get(key)
+    if holder is not None and _text(holder) == str(job.id):
+        await rt.redis.delete(key)
+
+
+async def get_inventory_batch(
+    *, store_id: uuid.UUID, organization_id: str, batch_request_id: str
+) -> InventoryBatch:
+    batch = await InventoryBatch.get_or_none(
+        store_id=store_id,
+        store__organization_id=organization_id,
+        batch_request_id=batch_request_id,
+    )
+    if batch is None:
+        raise NotFoundError("inventory batch not found")
+    return batch
+
+
+def _text(value: bytes | str) -> str:
+    """Redis answers bytes or str depending on the client's decode_responses."""
+    return value.decode() if isinstance(value, bytes) else value
