@@ -70,11 +70,9 @@ async def status_report(*, store: Store, window: int) -> StatusReport:
     async with in_transaction() as conn:
         if conn.schema_generator.DIALECT == "postgres":
             await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        fresh = (
-            await Store.get(id=store.id)
-            .using_db(conn)
-            .only("id", "last_sync_at", "imported_orders")
-        )
+        fresh = await (
+            Store.filter(id=store.id).using_db(conn).only("id", "last_sync_at", "imported_orders")
+        ).get()
         rows = await (
             SyncLog.filter(store_id=store.id)
             .using_db(conn)
