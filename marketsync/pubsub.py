@@ -23,6 +23,7 @@ from marketsync.runtime import STATUS_CHANNEL_PREFIX
 log = structlog.get_logger(__name__)
 R = TypeVar("R")
 QUEUE_SIZE = 8
+COALESCE_S = 0.01
 
 
 class StatusHub(Generic[R]):
@@ -102,6 +103,9 @@ class StatusHub(Generic[R]):
     async def _refresh(self, store_id: uuid.UUID) -> None:
         try:
             while True:
+                # Coalesce a burst: an import rings at its claim and again at its result,
+                # usually milliseconds apart; one report then serves both doorbells.
+                await asyncio.sleep(COALESCE_S)
                 self._dirty.discard(store_id)
                 try:
                     report = await self._load(store_id)
