@@ -6,14 +6,7 @@ import uuid
 
 from marketsync.errors import UserInputError
 from marketsync.models import enums
-from marketsync.schema.common import (
-    PageInfo,
-    UserError,
-    decode_cursor,
-    encode_cursor,
-    page_size,
-    split_page,
-)
+from marketsync.schema.common import UserError, keyset_page
 from marketsync.schema.context import Info
 from marketsync.schema.webhook import (
     RegisterWebhookInput,
@@ -56,21 +49,11 @@ async def list_deliveries(
     after: str | None,
 ) -> WebhookDeliveryConnection:
     await info.context.require_organization(organization_id)
-    size = page_size(first)
-    rows = await webhooks.list_deliveries(
-        organization_id=organization_id,
-        status=status,
-        limit=size + 1,
-        before=decode_cursor(after),
-    )
-    page, more = split_page(rows, size)
-    edges = [
-        WebhookDeliveryEdge(node=WebhookDelivery.from_model(row), cursor=encode_cursor(row.id))
-        for row in page
-    ]
+    query = webhooks.deliveries_of(organization_id=organization_id, status=status)
+    edges, page_info = await keyset_page(query, first=first, after=after, newest_first=True)
     return WebhookDeliveryConnection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        edges=[WebhookDeliveryEdge(node=WebhookDelivery.from_model(r), cursor=c) for r, c in edges],
+        page_info=page_info,
     )
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import structlog
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 
 from marketsync.errors import NotFoundError, UserInputError, WebhookTargetError
 from marketsync.models import WebhookDelivery, WebhookEndpoint
@@ -106,20 +107,14 @@ async def list_webhooks(*, organization_id: str) -> list[WebhookEndpoint]:
     return await WebhookEndpoint.filter(organization_id=organization_id).order_by("id")
 
 
-async def list_deliveries(
-    *,
-    organization_id: str,
-    status: DeliveryStatus | None,
-    limit: int,
-    before: uuid.UUID | None,
-) -> list[WebhookDelivery]:
-    """Newest first (ids are UUID v7), with their event and endpoint loaded."""
+def deliveries_of(
+    *, organization_id: str, status: DeliveryStatus | None
+) -> QuerySet[WebhookDelivery]:
+    """An organization's deliveries, with their event and endpoint loaded."""
     query = WebhookDelivery.filter(organization_id=organization_id)
     if status is not None:
         query = query.filter(status=status)
-    if before is not None:
-        query = query.filter(id__lt=before)
-    return await query.order_by("-id").limit(limit).select_related("event_record", "endpoint")
+    return query.select_related("event_record", "endpoint")
 
 
 async def redeliver_webhook(
