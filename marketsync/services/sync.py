@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,7 +61,13 @@ class RunCounts:
     failed: int = 0
     rate_limited: int = 0
     chunks: int = 0
-    by_outcome: dict[str, int] = field(default_factory=dict)
+
+    def merge(self, other: RunCounts) -> None:
+        self.processed += other.processed
+        self.success += other.success
+        self.failed += other.failed
+        self.rate_limited += other.rate_limited
+        self.chunks += 1
 
     def add(self, status: SyncLogStatus) -> None:
         self.processed += 1
@@ -141,6 +147,11 @@ async def _run_locked(rt: Runtime, job: Job, store: Store, lock: Any) -> None:
 
 
 async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts) -> int:
+    """Retry due logs chunk by chunk; two chunks overlap so no call slot idles at a boundary.
+
+    Chunks are taken by keyset on (created_at, id), so the next chunk never picks up
+    logs of the one still in flight. Each chunk's outcomes are written together.
+    """
     settings = rt.settings
     limiter = asyncio.Semaphore(settings.sync_concurrency)
 
@@ -150,34 +161,52 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
                 rt=rt, store=store, receipt=sync_log.receipt
             )
 
-    for _ in range(settings.sync_max_iterations):
-        due = due_logs_filter(
-            store_id=store.id, now=datetime.now(UTC), max_attempts=settings.sync_max_attempts
-        )
-        chunk = (
-            await SyncLog.filter(due).order_by("created_at", "id").limit(settings.sync_chunk_size)
-        )
-        if not chunk:
-            break
+    async def work(chunk: list[SyncLog]) -> None:
         results = await asyncio.gather(*(attempt(sync_log) for sync_log in chunk))
         await record_outcomes(
             store_id=store.id, results=list(results), max_attempts=settings.sync_max_attempts
         )
-        before = counts.processed, counts.success, counts.failed, counts.rate_limited
+        batch = RunCounts()
         for _, outcome in results:
-            counts.add(outcome.status)
+            batch.add(outcome.status)
             SYNC_LOGS_RETRIED.labels(outcome.status.value).inc()
-        counts.chunks += 1
+        counts.merge(batch)
         await lock.reacquire()
         await rt.publish_status(store.id)
         log.info(
             "store_sync_batch",
             store_id=str(store.id),
-            processedCount=counts.processed - before[0],
-            successCount=counts.success - before[1],
-            failedCount=counts.failed - before[2],
-            rateLimitedCount=counts.rate_limited - before[3],
+            processedCount=batch.processed,
+            successCount=batch.success,
+            failedCount=batch.failed,
+            rateLimitedCount=batch.rate_limited,
         )
+
+    in_flight: list[asyncio.Task[None]] = []
+    after: tuple[datetime, uuid.UUID] | None = None
+    try:
+        for _ in range(settings.sync_max_iterations):
+            due = due_logs_filter(
+                store_id=store.id, now=datetime.now(UTC), max_attempts=settings.sync_max_attempts
+            )
+            if after is not None:
+                due &= Q(created_at__gt=after[0]) | (Q(created_at=after[0]) & Q(id__gt=after[1]))
+            chunk = (
+                await SyncLog.filter(due)
+                .order_by("created_at", "id")
+                .limit(settings.sync_chunk_size)
+            )
+            if not chunk:
+                break
+            after = (chunk[-1].created_at, chunk[-1].id)
+            in_flight.append(asyncio.create_task(work(chunk)))
+            if len(in_flight) == 2:
+                await in_flight.pop(0)
+        while in_flight:
+            await in_flight.pop(0)
+    finally:
+        for task in in_flight:
+            task.cancel()
     due = due_logs_filter(
         store_id=store.id, now=datetime.now(UTC), max_attempts=settings.sync_max_attempts
     )
