@@ -35,12 +35,15 @@ class Outcome:
     retry_after_s: float | None = None
 
 
-async def validate_with_marketplace(*, rt: Runtime, store: Store, receipt: str) -> Outcome:
+async def validate_with_marketplace(
+    *, rt: Runtime, store: Store, receipt: str, access_token: str | None = None
+) -> Outcome:
+    """One validate call; ``access_token`` saves a decrypt when a caller makes many."""
     try:
         with MARKETPLACE_LATENCY.time():
             result = await rt.marketplace.validate_receipt(
                 marketplace=store.marketplace.value,
-                access_token=rt.secrets.decrypt(store.access_token_encrypted),
+                access_token=access_token or rt.secrets.decrypt(store.access_token_encrypted),
                 receipt=receipt,
                 currency=store.currency,
             )

@@ -154,11 +154,12 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
     """
     settings = rt.settings
     limiter = asyncio.Semaphore(settings.sync_concurrency)
+    access_token = rt.secrets.decrypt(store.access_token_encrypted)
 
     async def attempt(sync_log: SyncLog) -> tuple[SyncLog, Outcome]:
         async with limiter:
             return sync_log, await validate_with_marketplace(
-                rt=rt, store=store, receipt=sync_log.receipt
+                rt=rt, store=store, receipt=sync_log.receipt, access_token=access_token
             )
 
     async def work(chunk: list[SyncLog]) -> None:
