@@ -126,7 +126,7 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
         raise click.ClickException("`marketsync worker` needs MARKETPLACE_BASE_URL")
     _check_secret_key()
     if metrics_port is not None:
-        os.environ["dramatiq_prom_port"] = str(metrics_port)  # noqa: SIM112  (Dramatiq's name)  # read by Dramatiq's Prometheus
+        os.environ["dramatiq_prom_port"] = str(metrics_port)  # noqa: SIM112  (Dramatiq reads this name)
     args = make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
         [
             "marketsync.jobs.worker",

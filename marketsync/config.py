@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
     marketplace_timeout_s: float = Field(10, gt=0)
     secret_key: SecretStr | None = None
-    secret_key_file: str = ".marketsync-secret"  # noqa: S105  (a path, not a secret)  # dev only: where a generated key is kept
+    secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
     log_json: bool = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -26,20 +27,25 @@ def _reachable(host: str, port: int) -> bool:
         return False
 
 
+def _address(url: str, default_port: int) -> tuple[str, int]:
+    parsed = urlsplit(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or default_port
+
+
 def postgres_available() -> bool:
-    return _reachable("127.0.0.1", 5432)
+    return _reachable(*_address(PG_ADMIN_URL, 5432))
 
 
 def redis_available() -> bool:
-    return _reachable("127.0.0.1", 6379)
+    return _reachable(*_address(REDIS_TEST_URL, 6379))
 
 
 def require(available: bool, what: str) -> None:
     if available:
         return
     if IN_CI:
-        pytest.fail(f"{what} is not reachable on 127.0.0.1 and CI=true: this suite must run")
-    pytest.skip(f"{what} not reachable on 127.0.0.1: skipping (set CI=true to make this fail)")
+        pytest.fail(f"{what} is not reachable and CI=true: this suite must run")
+    pytest.skip(f"{what} not reachable: skipping its suite (under CI=true this fails)")
 
 
 async def create_pg_database() -> str:
