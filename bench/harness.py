@@ -202,3 +202,32 @@ async def gql(
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
+
+
+REGISTER = (
+    """mutation($i: RegisterStoreInput!) { registerStore(input: $i) { storeId syncToken } }"""
+)
+
+
+async def register_store(
+    session: aiohttp.ClientSession, base_url: str, key: str, external_id: str
+) -> tuple[str, str]:
+    """A store of organization `bench` (the key's): (storeId, syncToken)."""
+    body = await gql(
+        session,
+        base_url,
+        REGISTER,
+        {
+            "i": {
+                "organizationId": "bench",
+                "marketplace": "ETSY",
+                "externalStoreId": external_id,
+                "storeName": "Bench",
+                "accessToken": "bench-token",
+                "currency": "USD",
+            }
+        },
+        key,
+    )
+    payload = body["data"]["registerStore"]
+    return payload["storeId"], payload["syncToken"]

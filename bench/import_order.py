@@ -17,11 +17,10 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import gql, load, stack
+from harness import gql, load, register_store, stack
 
 IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t, receipt: $r}) {
   duplicate syncLog { id status } userErrors { code } } }"""
-REGISTER = """mutation($i: RegisterStoreInput!) { registerStore(input: $i) { syncToken } }"""
 
 
 async def main(requests: int, concurrency: int) -> None:
@@ -30,23 +29,7 @@ async def main(requests: int, concurrency: int) -> None:
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
             url = bench.base_url
-            store = await gql(
-                session,
-                url,
-                REGISTER,
-                {
-                    "i": {
-                        "organizationId": "bench",
-                        "marketplace": "ETSY",
-                        "externalStoreId": "b1",
-                        "storeName": "Bench",
-                        "accessToken": "bench-token",
-                        "currency": "USD",
-                    }
-                },
-                key,
-            )
-            token = store["data"]["registerStore"]["syncToken"]
+            _, token = await register_store(session, url, key, "b1")
             await gql(session, url, IMPORT, {"t": token, "r": "SEEN-1"})
 
             async def typename(_: int) -> bool:

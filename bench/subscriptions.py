@@ -21,9 +21,8 @@ import aiohttp
 import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REDIS_URL, gql, stack
+from harness import REDIS_URL, gql, register_store, stack
 
-REGISTER = """mutation($i: RegisterStoreInput!) { registerStore(input: $i) { syncToken } }"""
 IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t, receipt: $r}) {
   duplicate } }"""
 SUBSCRIBE = """subscription($t: UUID!) { syncStatus(syncToken: $t) { importedOrders } }"""
@@ -90,23 +89,7 @@ async def main(subscribers: int, changes: int) -> None:
         key = bench.run("apikey", "create", "--org", "bench").strip().splitlines()[-1]
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            body = await gql(
-                session,
-                bench.base_url,
-                REGISTER,
-                {
-                    "i": {
-                        "organizationId": "bench",
-                        "marketplace": "ETSY",
-                        "externalStoreId": "s",
-                        "storeName": "Bench",
-                        "accessToken": "t",
-                        "currency": "USD",
-                    }
-                },
-                key,
-            )
-            token = body["data"]["registerStore"]["syncToken"]
+            _, token = await register_store(session, bench.base_url, key, "s")
             ws_url = bench.base_url.replace("http", "ws", 1) + "/graphql"
             arrivals: list[list[float]] = [[] for _ in range(changes)]
             ready = asyncio.Event()

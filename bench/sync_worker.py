@@ -25,11 +25,10 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REDIS_URL, gql, load, stack
+from harness import REDIS_URL, load, register_store, stack
 
 from marketsync.ids import new_id
 
-REGISTER = """mutation($i: RegisterStoreInput!) { registerStore(input: $i) { storeId } }"""
 THREADS = 8
 PER_STORE = 10  # SYNC_CONCURRENCY's default
 
@@ -42,23 +41,8 @@ async def main(stores: int, logs: int) -> None:
         store_ids: list[uuid.UUID] = []
         async with aiohttp.ClientSession() as session:
             for index in range(stores):
-                body = await gql(
-                    session,
-                    bench.base_url,
-                    REGISTER,
-                    {
-                        "i": {
-                            "organizationId": "bench",
-                            "marketplace": "ETSY",
-                            "externalStoreId": f"s{index}",
-                            "storeName": "Bench",
-                            "accessToken": "t",
-                            "currency": "USD",
-                        }
-                    },
-                    key,
-                )
-                store_ids.append(uuid.UUID(body["data"]["registerStore"]["storeId"]))
+                store_id, _ = await register_store(session, bench.base_url, key, f"s{index}")
+                store_ids.append(uuid.UUID(store_id))
             raw = await raw_loop(
                 session, bench.base_url, stores * logs, min(stores, THREADS) * PER_STORE
             )
