@@ -36,19 +36,15 @@ from marketsync.runtime import Runtime, open_redis, open_runtime, set_runtime
 from marketsync.schema import schema
 from marketsync.schema.context import Context
 from marketsync.services.status import StatusReport, status_report
-from marketsync.services.stores import get_store_by_id
 from marketsync.webhooks.receiver import WebhookReceiver, receiver_routes
 
 log = structlog.get_logger(__name__)
 
 
 class MarketsyncGraphQL(GraphQL[Context, None]):
-    def __init__(self, app_state: Any, **kwargs: Any) -> None:
-        super().__init__(schema, **kwargs)
-        self._state = app_state
-
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return Context(request=request, rt=self._state.rt, hub=self._state.hub)
+        state = request.app.state
+        return Context(request=request, rt=state.rt, hub=state.hub)
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)
@@ -85,8 +81,7 @@ def create_app(
         set_runtime(rt)
 
         async def load(store_id: uuid.UUID) -> StatusReport:
-            store = await get_store_by_id(store_id=store_id)
-            return await status_report(store=store, window=settings.sync_status_window)
+            return await status_report(store_id=store_id, window=settings.sync_status_window)
 
         hub: StatusHub[StatusReport] = StatusHub(redis, load)
         await hub.start()
@@ -110,7 +105,7 @@ def create_app(
             await Tortoise.close_connections()
 
     graphql = MarketsyncGraphQL(
-        None, graphql_ide="graphiql", allowed_origins=settings.cors_allowed_origins
+        schema, graphql_ide="graphiql", allowed_origins=settings.cors_allowed_origins
     )
     app = Starlette(
         routes=[
@@ -124,7 +119,6 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    graphql._state = app.state
     app.state.receiver = receiver
     app.state.settings = settings
     return app

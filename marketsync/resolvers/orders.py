@@ -34,7 +34,9 @@ async def import_order(info: Info, input: ImportOrderInput) -> ImportOrderPayloa
 
 async def sync_status(info: Info, sync_token: uuid.UUID) -> SyncStatusReport:
     store = await get_store_by_token(sync_token=sync_token)
-    report = await status_report(store=store, window=info.context.rt.settings.sync_status_window)
+    report = await status_report(
+        store_id=store.id, window=info.context.rt.settings.sync_status_window
+    )
     return SyncStatusReport.from_report(report)
 
 
@@ -45,7 +47,7 @@ async def sync_status_updates(
     store = await get_store_by_token(sync_token=sync_token)
     window = info.context.rt.settings.sync_status_window
     async with info.context.hub.subscribe(store.id) as queue:
-        last = await status_report(store=store, window=window)
+        last = await status_report(store_id=store.id, window=window)
         yield SyncStatusReport.from_report(last)
         while True:
             report = await queue.get()

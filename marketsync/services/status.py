@@ -61,7 +61,7 @@ async def store_sync_status(
     return compute_sync_status([SyncLogStatus(str(s)) for s in statuses])
 
 
-async def status_report(*, store: Store, window: int) -> StatusReport:
+async def status_report(*, store_id: uuid.UUID, window: int) -> StatusReport:
     """The report from one snapshot: never a log's new status beside the store's old counters.
 
     PostgreSQL's default isolation gives each statement its own snapshot, so the reads
@@ -71,19 +71,19 @@ async def status_report(*, store: Store, window: int) -> StatusReport:
         if conn.schema_generator.DIALECT == "postgres":
             await conn.execute_script("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         fresh = await (
-            Store.filter(id=store.id).using_db(conn).only("id", "last_sync_at", "imported_orders")
+            Store.filter(id=store_id).using_db(conn).only("id", "last_sync_at", "imported_orders")
         ).get()
         rows = await (
-            SyncLog.filter(store_id=store.id)
+            SyncLog.filter(store_id=store_id)
             .using_db(conn)
             .annotate(n=Count("id"))
             .group_by("status")
             .values("status", "n")
         )
-        sync_status = await store_sync_status(store_id=store.id, window=window, conn=conn)
+        sync_status = await store_sync_status(store_id=store_id, window=window, conn=conn)
     counts = {row["status"]: row["n"] for row in rows}
     return StatusReport(
-        store_id=store.id,
+        store_id=store_id,
         last_sync_at=fresh.last_sync_at,
         imported_orders=fresh.imported_orders,
         sync_status=sync_status,

@@ -107,10 +107,3 @@ async def get_store_by_token(*, sync_token: uuid.UUID) -> Store:
     if store is None:
         raise NotFoundError("unknown syncToken")
     return store
-
-
-async def get_store_by_id(*, store_id: uuid.UUID) -> Store:
-    store = await Store.get_or_none(id=store_id)
-    if store is None:
-        raise NotFoundError("store not found")
-    return store

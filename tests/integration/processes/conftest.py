@@ -6,6 +6,7 @@ websockets, as a client would; it never shares the app's ORM state.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ async def deployment() -> AsyncIterator[Deployment]:
     base_url = f"http://127.0.0.1:{port}"
     stack = Stack(
         env={
-            "PATH": __import__("os").environ.get("PATH", ""),
+            "PATH": os.environ.get("PATH", ""),
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_TEST_URL,
             "SECRET_KEY": "process-tests-secret-key-0123456789-abcdef",

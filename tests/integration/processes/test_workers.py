@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 
 from tests.integration.processes.conftest import Deployment
 from tests.support.processes import wait_for_output
-
-pytestmark = []
 
 
 def receipts(count: int, prefix: str = "R") -> list[str]:
@@ -47,7 +46,7 @@ async def test_two_workers_given_one_store_process_it_once(deployment: Deploymen
 
     await wait_for(both_finished)
     rows = await deployment.db.fetch("SELECT status, summary FROM job WHERE id = ANY($1)", jobs)
-    summaries = sorted((__import__("json").loads(r["summary"]) for r in rows), key=str)
+    summaries = sorted((json.loads(r["summary"]) for r in rows), key=str)
     processed = [s.get("processed", 0) for s in summaries]
     assert sorted(processed) == [0, 300]
     assert {r["status"] for r in rows} == {"SUCCESS"}
