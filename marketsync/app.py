@@ -27,6 +27,7 @@ from tortoise import Tortoise
 
 from marketsync.config import Settings, get_settings
 from marketsync.db import tortoise_config
+from marketsync.dbengines import open_connections
 from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
 from marketsync.logs import configure_logging
 from marketsync.marketplaces.mock import build_mock_app
@@ -69,6 +70,7 @@ def create_app(
         await Tortoise.init(
             config=tortoise_config(settings.database_url), _enable_global_fallback=True
         )
+        await open_connections()  # never lazily inside a request that may be cancelled
         broker = make_broker(settings, loop=asyncio.get_running_loop())
         attach_actors(broker)
 

@@ -13,6 +13,7 @@ from tortoise import Tortoise
 
 from marketsync.config import Settings, get_settings
 from marketsync.db import tortoise_config
+from marketsync.dbengines import open_connections
 from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
 from marketsync.logs import configure_logging
 from marketsync.runtime import get_runtime, open_runtime, set_runtime
@@ -22,6 +23,7 @@ log = structlog.get_logger(__name__)
 
 async def open_process_runtime(settings: Settings, broker: Any) -> None:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
+    await open_connections()
     if not settings.marketplace_base_url:
         raise RuntimeError("MARKETPLACE_BASE_URL is required outside `marketsync dev`")
     set_runtime(

@@ -13,8 +13,6 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as aliases_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -23,6 +21,7 @@ from marketsync.resolvers import inventory, jobs, orders, stores, viewer, webhoo
 from marketsync.schema.context import Info
 from marketsync.schema.errors import CodedErrors, log_unexpected
 from marketsync.schema.inventory import InventoryBatch, PushInventoryInput, PushInventoryPayload
+from marketsync.schema.limits import DocumentLimits
 from marketsync.schema.scalars import SCALAR_MAP
 from marketsync.schema.store import (
     ImportOrderInput,
@@ -43,14 +42,9 @@ from marketsync.schema.webhook import (
     WebhookEndpoint,
 )
 
-MAX_DEPTH = 10
-MAX_ALIASES = 30
 MAX_TOKENS = 4000
-# Built once: the rule classes are what costs, the extension wrapping them is cheap.
-LIMIT_RULES: list[type[ASTValidationRule]] = [
-    depth_validator(MAX_DEPTH, None),
-    aliases_validator(MAX_ALIASES),
-]
+# Built once; linear in the document (see schema/limits.py for why not Strawberry's).
+LIMIT_RULES: list[type[ASTValidationRule]] = [DocumentLimits]
 
 
 @strawberry.type

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -92,3 +93,18 @@ async def test_request_errors_carry_codes(api: Api) -> None:
 
     assert error_codes(bad_uuid) == ["BAD_USER_INPUT"]
     assert error_codes(unknown_field) == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_keyless_fragment_bomb_is_refused_at_once_and_health_stays_fast(api: Api) -> None:
+    spreads = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(30))
+    bomb = f"{{ ...F0 }} {spreads} fragment F30 on Query {{ __typename }}"
+
+    started = time.perf_counter()
+    body = await api.gql(bomb)
+    elapsed = time.perf_counter() - started
+    health = await api.http.get("/health", timeout=2)
+
+    assert body.get("data") is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COMPLEX"]
+    assert elapsed < 5  # bounded: 2^30 expansions used to freeze the process
+    assert health.status_code == 200
