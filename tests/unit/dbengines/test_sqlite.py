@@ -26,12 +26,14 @@ async def _cancel_after(client: SqliteClient, turns: int) -> None:
 
 
 @pytest.mark.parametrize("turns", CANCEL_POINTS)
-async def test_safe_client_answers_after_a_cancelled_first_query(tmp_path: Path, turns: int) -> None:
+async def test_safe_client_answers_after_a_cancelled_first_query(
+    tmp_path: Path, turns: int
+) -> None:
     client = SafeSqliteClient(file_path=str(tmp_path / "t.db"), connection_name="t")
     try:
         await _cancel_after(client, turns)
 
-        rows_affected, rows = await asyncio.wait_for(client.execute_query("SELECT 1 AS one"), 5)
+        _, rows = await asyncio.wait_for(client.execute_query("SELECT 1 AS one"), 5)
 
         assert [dict(row) for row in rows] == [{"one": 1}]
         assert not client._lock.locked()
