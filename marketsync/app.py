@@ -37,6 +37,7 @@ from marketsync.runtime import Runtime, open_redis, open_runtime, set_runtime
 from marketsync.schema import schema
 from marketsync.schema.context import Context
 from marketsync.services.status import StatusReport, status_report
+from marketsync.services.stores import organization_of_store
 from marketsync.webhooks.receiver import WebhookReceiver, receiver_routes
 
 log = structlog.get_logger(__name__)
@@ -85,7 +86,7 @@ def create_app(
         async def load(store_id: uuid.UUID) -> StatusReport:
             return await status_report(store_id=store_id, window=settings.sync_status_window)
 
-        hub: StatusHub[StatusReport] = StatusHub(redis, load)
+        hub: StatusHub[StatusReport] = StatusHub(redis, load, organization_of_store)
         await hub.start()
         app.state.rt = rt
         app.state.hub = hub

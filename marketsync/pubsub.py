@@ -24,13 +24,24 @@ log = structlog.get_logger(__name__)
 R = TypeVar("R")
 QUEUE_SIZE = 8
 COALESCE_S = 0.01
+OWNER_CACHE_SIZE = 100_000
 
 
 class StatusHub(Generic[R]):
-    def __init__(self, redis: aioredis.Redis, load: Callable[[uuid.UUID], Awaitable[R]]) -> None:
+    """Subscribers by store, or by organization (every store of it, through ``owner``)."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        load: Callable[[uuid.UUID], Awaitable[R]],
+        owner: Callable[[uuid.UUID], Awaitable[str | None]] | None = None,
+    ) -> None:
         self._redis = redis
         self._load = load
+        self._owner = owner
+        self._owners: dict[uuid.UUID, str | None] = {}  # a store never changes organization
         self._queues: dict[uuid.UUID, set[asyncio.Queue[R]]] = defaultdict(set)
+        self._org_queues: dict[str, set[asyncio.Queue[R]]] = defaultdict(set)
         self._refreshing: set[uuid.UUID] = set()
         self._dirty: set[uuid.UUID] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -49,20 +60,19 @@ class StatusHub(Generic[R]):
 
     @property
     def subscriber_count(self) -> int:
-        return sum(len(queues) for queues in self._queues.values())
+        stores = sum(len(queues) for queues in self._queues.values())
+        return stores + sum(len(queues) for queues in self._org_queues.values())
 
     @contextlib.asynccontextmanager
     async def subscribe(self, store_id: uuid.UUID) -> AsyncIterator[asyncio.Queue[R]]:
-        queue: asyncio.Queue[R] = asyncio.Queue(maxsize=QUEUE_SIZE)
-        self._queues[store_id].add(queue)
-        try:
+        async with _registered(self._queues, store_id) as queue:
             yield queue
-        finally:
-            queues = self._queues.get(store_id)
-            if queues is not None:
-                queues.discard(queue)
-                if not queues:
-                    del self._queues[store_id]
+
+    @contextlib.asynccontextmanager
+    async def subscribe_organization(self, organization_id: str) -> AsyncIterator[asyncio.Queue[R]]:
+        """Reports of every store of the organization, one per change, no initial burst."""
+        async with _registered(self._org_queues, organization_id) as queue:
+            yield queue
 
     async def _listen(self) -> None:
         while True:
@@ -90,7 +100,7 @@ class StatusHub(Generic[R]):
             store_id = uuid.UUID(raw_id)
         except ValueError:
             return
-        if store_id not in self._queues:
+        if store_id not in self._queues and not self._org_queues:
             return
         if store_id in self._refreshing:
             self._dirty.add(store_id)
@@ -112,11 +122,52 @@ class StatusHub(Generic[R]):
                 except Exception:
                     log.exception("status_report_failed", store_id=str(store_id))
                     return
-                for queue in list(self._queues.get(store_id, ())):
-                    if queue.full():
-                        queue.get_nowait()  # keep the newest: a report supersedes older ones
-                    queue.put_nowait(report)
+                queues = list(self._queues.get(store_id, ()))
+                if self._org_queues:
+                    organization = await self._organization_of(store_id)
+                    if organization is not None:
+                        queues.extend(self._org_queues.get(organization, ()))
+                for queue in queues:
+                    _offer(queue, report)
                 if store_id not in self._dirty:
                     return
         finally:
             self._refreshing.discard(store_id)
+
+    async def _organization_of(self, store_id: uuid.UUID) -> str | None:
+        if self._owner is None:
+            return None
+        organization = self._owners.get(store_id)
+        if organization is None:
+            organization = await self._owner(store_id)
+            if len(self._owners) >= OWNER_CACHE_SIZE:
+                self._owners.clear()
+            if organization is not None:
+                self._owners[store_id] = organization
+        return organization
+
+
+K = TypeVar("K")
+
+
+@contextlib.asynccontextmanager
+async def _registered(
+    table: dict[K, set[asyncio.Queue[R]]], key: K
+) -> AsyncIterator[asyncio.Queue[R]]:
+    queue: asyncio.Queue[R] = asyncio.Queue(maxsize=QUEUE_SIZE)
+    table[key].add(queue)
+    try:
+        yield queue
+    finally:
+        queues = table.get(key)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del table[key]
+
+
+def _offer(queue: asyncio.Queue[R], report: R) -> None:
+    """Keep the newest: with an organization's queue, drop the oldest report when full."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(report)

@@ -7,6 +7,7 @@ for background work without knowing about Dramatiq.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any, Protocol
 
 import aiohttp
 import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
 
 from marketsync.config import Settings
 from marketsync.crypto import SecretBox
@@ -22,6 +25,8 @@ from marketsync.marketplaces.client import MarketplaceClient
 from marketsync.webhooks.sender import build_webhook_session
 
 STATUS_CHANNEL_PREFIX = "marketsync:status:"
+PUBLISH_TIMEOUT_S = 2.0
+log = structlog.get_logger(__name__)
 
 
 class Dispatcher(Protocol):
@@ -41,8 +46,19 @@ class Runtime:
     dispatcher: Dispatcher
 
     async def publish_status(self, store_id: object) -> None:
-        """Ring the doorbell: a store's sync status may have changed."""
-        await self.redis.publish(f"{STATUS_CHANNEL_PREFIX}{store_id}", "1")
+        """Ring the doorbell: a store's sync status may have changed.
+
+        Best effort: the database already holds the change, so a Redis outage costs live
+        subscribers one update, never the request that made the change.
+        """
+        try:
+            await asyncio.wait_for(
+                self.redis.publish(f"{STATUS_CHANNEL_PREFIX}{store_id}", "1"), PUBLISH_TIMEOUT_S
+            )
+        except (RedisError, OSError, TimeoutError) as error:
+            log.warning(
+                "status_doorbell_failed", store_id=str(store_id), error=type(error).__name__
+            )
 
     async def aclose(self) -> None:
         await self.http.close()

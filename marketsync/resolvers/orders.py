@@ -54,3 +54,13 @@ async def sync_status_updates(
             if report != last:
                 last = report
                 yield SyncStatusReport.from_report(report)
+
+
+async def organization_sync_status_updates(
+    info: Info, organization_id: str
+) -> AsyncGenerator[SyncStatusReport, None]:
+    """One message per change of any store of the organization; no initial burst."""
+    await info.context.require_organization(organization_id)
+    async with info.context.hub.subscribe_organization(organization_id) as queue:
+        while True:
+            yield SyncStatusReport.from_report(await queue.get())

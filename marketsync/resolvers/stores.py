@@ -9,13 +9,14 @@ from marketsync.errors import UserInputError
 from marketsync.schema.common import UserError, keyset_page
 from marketsync.schema.context import Info
 from marketsync.schema.store import (
+    ConnectionState,
     RegisterStoreInput,
     RegisterStorePayload,
     Store,
     StoreConnection,
     StoreEdge,
 )
-from marketsync.services import stores
+from marketsync.services import connection, stores
 
 
 async def register_store(info: Info, input: RegisterStoreInput) -> RegisterStorePayload:
@@ -55,3 +56,11 @@ async def list_stores(
         edges=[StoreEdge(node=Store.from_model(row), cursor=c) for row, c in edges],
         page_info=page_info,
     )
+
+
+async def test_connection(info: Info, store_id: uuid.UUID) -> ConnectionState:
+    organization = await info.context.organization()
+    store = await connection.test_connection(
+        rt=info.context.rt, store_id=store_id, organization_id=organization
+    )
+    return ConnectionState.from_model(store)

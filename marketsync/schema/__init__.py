@@ -24,6 +24,7 @@ from marketsync.schema.inventory import InventoryBatch, PushInventoryInput, Push
 from marketsync.schema.limits import DocumentLimits
 from marketsync.schema.scalars import SCALAR_MAP
 from marketsync.schema.store import (
+    ConnectionState,
     ImportOrderInput,
     ImportOrderPayload,
     Job,
@@ -118,6 +119,10 @@ class Mutation:
         return await webhooks.register_webhook(info, input)
 
     @strawberry.mutation
+    async def test_connection(self, info: Info, store_id: uuid.UUID) -> ConnectionState:
+        return await stores.test_connection(info, store_id)
+
+    @strawberry.mutation
     async def redeliver_webhook(self, info: Info, delivery_id: uuid.UUID) -> WebhookDelivery:
         return await webhooks.redeliver_webhook(info, delivery_id)
 
@@ -129,6 +134,13 @@ class Subscription:
         self, info: Info, sync_token: uuid.UUID
     ) -> AsyncGenerator[SyncStatusReport, None]:
         async for report in orders.sync_status_updates(info, sync_token):
+            yield report
+
+    @strawberry.subscription
+    async def organization_sync_status(
+        self, info: Info, organization_id: str
+    ) -> AsyncGenerator[SyncStatusReport, None]:
+        async for report in orders.organization_sync_status_updates(info, organization_id):
             yield report
 
 

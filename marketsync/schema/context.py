@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,25 +15,44 @@ from marketsync.runtime import Runtime
 from marketsync.services.apikeys import organization_for_key
 
 
+def _bearer(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 @dataclass
 class Context:
     request: Request | WebSocket
     rt: Runtime
     hub: Any = None  # the API process's StatusHub
-    _organization: str | None = field(default=None, init=False)
-    _checked: bool = field(default=False, init=False)
+    # Set by Strawberry from the websocket's connection_init payload.
+    connection_params: dict[str, Any] | None = None
+    _lookup: asyncio.Future[str | None] | None = field(default=None, init=False)
+
+    def _raw_key(self) -> str | None:
+        """The key from connection_init (name matched case-insensitively) or the header."""
+        for name, value in (self.connection_params or {}).items():
+            if isinstance(name, str) and name.lower() == "authorization":
+                return _bearer(value)
+        return _bearer(self.request.headers.get("authorization", ""))
 
     async def organization(self) -> str:
-        """The API key's organization; UNAUTHENTICATED without a valid key."""
-        if not self._checked:
-            self._checked = True
-            header = self.request.headers.get("authorization", "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                self._organization = await organization_for_key(raw_key=token.strip())
-        if self._organization is None:
+        """The API key's organization; UNAUTHENTICATED without a valid key.
+
+        Looked up once per request; fields resolved concurrently all await the same lookup
+        (a field never sees "checked" before the answer is known).
+        """
+        if self._lookup is None:
+            raw = self._raw_key()
+            self._lookup = asyncio.ensure_future(
+                organization_for_key(raw_key=raw) if raw else _none()
+            )
+        organization = await asyncio.shield(self._lookup)
+        if organization is None:
             raise AuthenticationError("a valid API key is required")
-        return self._organization
+        return organization
 
     async def require_organization(self, organization_id: str) -> str:
         """Authenticate, then check the input's organization is the key's (before validation)."""
@@ -40,6 +60,10 @@ class Context:
         if organization_id != organization:
             raise PermissionDeniedError("the API key belongs to another organization")
         return organization
+
+
+async def _none() -> None:
+    return None
 
 
 Info = StrawberryInfo[Context, None]

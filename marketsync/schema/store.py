@@ -121,6 +121,17 @@ class ConnectionState:
     last_error: str | None
     updated_at: dt.datetime | None
 
+    @classmethod
+    def from_model(cls, store: models.Store) -> ConnectionState:
+        return cls(
+            last_attempt_at=store.conn_last_attempt_at,
+            last_success_at=store.conn_last_success_at,
+            last_status=store.conn_last_status.value,
+            last_job_id=store.conn_last_job_id,
+            last_error=store.conn_last_error,
+            updated_at=store.conn_updated_at,
+        )
+
 
 @strawberry.type
 class Store:
@@ -195,15 +206,7 @@ class Store:
 
     @strawberry.field
     async def connection_state(self) -> ConnectionState:
-        fresh = await models.Store.get(id=self.id)
-        return ConnectionState(
-            last_attempt_at=fresh.conn_last_attempt_at,
-            last_success_at=fresh.conn_last_success_at,
-            last_status=fresh.conn_last_status.value,
-            last_job_id=fresh.conn_last_job_id,
-            last_error=fresh.conn_last_error,
-            updated_at=fresh.conn_updated_at,
-        )
+        return ConnectionState.from_model(await models.Store.get(id=self.id))
 
 
 @strawberry.type

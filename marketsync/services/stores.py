@@ -83,6 +83,12 @@ async def get_store(*, store_id: uuid.UUID, organization_id: str) -> Store:
     return store
 
 
+async def organization_of_store(store_id: uuid.UUID) -> str | None:
+    """The organization a store belongs to; None for an unknown store."""
+    found = await Store.get_or_none(id=store_id).only("id", "organization_id")
+    return found.organization_id if found is not None else None
+
+
 _TOKEN_CACHE_SIZE = 10_000
 _store_ids: OrderedDict[uuid.UUID, uuid.UUID] = OrderedDict()
 

@@ -32,6 +32,7 @@ from marketsync.models.enums import (
 )
 from marketsync.runtime import Runtime
 from marketsync.services.attempts import Outcome, record_outcomes, validate_with_marketplace
+from marketsync.services.connection import safe_error_text
 from marketsync.services.outbox import emit_event, ring_deliveries
 from marketsync.services.status import store_sync_status
 
@@ -241,7 +242,15 @@ async def _finish(
     }
     failed_run = error is not None or status == SyncStatus.FAILED
     event = WebhookEventType.SYNC_FAILED if failed_run else WebhookEventType.SYNC_COMPLETED
-    error_text = f"{type(error).__name__}: {error}"[:500] if error else None
+    error_text = safe_error_text(error) if error else None
+    if error is not None:
+        log.error(
+            "store_sync_error",
+            store_id=str(store.id),
+            job_id=str(job.id),
+            error=type(error).__name__,
+            exc_info=error,
+        )
     store_changes: dict[str, Any] = {
         "conn_last_status": ConnectionStatus.FAILED if error else ConnectionStatus.SUCCESS,
         "conn_last_error": error_text,
