@@ -23,6 +23,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
 from tortoise import Tortoise
 
 from marketsync.config import Settings, get_settings
@@ -47,6 +49,12 @@ class MarketsyncGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
         return Context(request=request, rt=state.rt, hub=state.hub)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A bad key in connection_init (or the upgrade's header) closes with 4403."""
+        if await context.refuses_presented_key():
+            raise ConnectionRejectionError
+        return UnsetType()
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)

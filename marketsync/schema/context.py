@@ -54,6 +54,20 @@ class Context:
             raise AuthenticationError("a valid API key is required")
         return organization
 
+    async def refuses_presented_key(self) -> bool:
+        """True when a key was presented and is not valid (no key at all is not refused)."""
+        if self._raw_key() is None and not self._presented_authorization():
+            return False
+        try:
+            await self.organization()
+        except AuthenticationError:
+            return True
+        return False
+
+    def _presented_authorization(self) -> bool:
+        names = [n.lower() for n in (self.connection_params or {}) if isinstance(n, str)]
+        return "authorization" in names or "authorization" in self.request.headers
+
     async def require_organization(self, organization_id: str) -> str:
         """Authenticate, then check the input's organization is the key's (before validation)."""
         organization = await self.organization()

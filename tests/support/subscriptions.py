@@ -12,13 +12,18 @@ SUBSCRIBE_STATUS = """subscription($token: UUID!) { syncStatus(syncToken: $token
 
 
 async def open_subscription(
-    base_url: str, token: str, query: str = SUBSCRIBE_STATUS
+    base_url: str,
+    token: str,
+    query: str = SUBSCRIBE_STATUS,
+    *,
+    init: dict[str, Any] | None = None,
+    variables: dict[str, Any] | None = None,
 ) -> ClientConnection:
     ws = await connect(
         base_url.replace("http://", "ws://") + "/graphql",
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
     )
-    await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+    await ws.send(json.dumps({"type": "connection_init", "payload": init or {}}))
     ack = json.loads(await ws.recv())
     assert ack["type"] == "connection_ack", ack
     await ws.send(
@@ -26,7 +31,7 @@ async def open_subscription(
             {
                 "id": "1",
                 "type": "subscribe",
-                "payload": {"query": query, "variables": {"token": token}},
+                "payload": {"query": query, "variables": variables or {"token": token}},
             }
         )
     )
