@@ -20,6 +20,7 @@ from marketsync.models.enums import DeliveryStatus
 from marketsync.resolvers import inventory, jobs, orders, stores, viewer, webhooks
 from marketsync.schema.context import Info
 from marketsync.schema.errors import CodedErrors, log_unexpected
+from marketsync.schema.hygiene import InputHygiene
 from marketsync.schema.inventory import InventoryBatch, PushInventoryInput, PushInventoryPayload
 from marketsync.schema.limits import DocumentLimits
 from marketsync.schema.scalars import SCALAR_MAP
@@ -162,6 +163,7 @@ schema = MarketsyncSchema(
         lambda: ValidationCache(maxsize=512),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(LIMIT_RULES),
+        InputHygiene,  # last: its check runs after ValidationCache has set the errors
     ],
 )
 
