@@ -84,7 +84,7 @@ async def run_scheduler(*, once: bool) -> None:
     await open_process_runtime(settings, broker)
     try:
         if once:
-            await tick(settings)
+            await tick(settings, quiet_when_idle=False)
             return
         await start_scheduler(settings)
         await asyncio.Event().wait()

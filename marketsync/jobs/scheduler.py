@@ -19,7 +19,8 @@ from marketsync.services.schedule import enqueue_due_work
 log = structlog.get_logger(__name__)
 
 
-async def tick(settings: Settings) -> dict[str, int] | None:
+async def tick(settings: Settings, *, quiet_when_idle: bool = True) -> dict[str, int] | None:
+    """One tick; the interval loop logs an idle tick at DEBUG, ``--once`` always reports."""
     rt = get_runtime()
     bucket = int(time.time() // settings.scheduler_interval_s)
     if not await rt.redis.set(
@@ -28,14 +29,16 @@ async def tick(settings: Settings) -> dict[str, int] | None:
         nx=True,
         ex=max(1, int(settings.scheduler_interval_s * 2)),
     ):
-        log.info("scheduler_tick_taken", bucket=bucket)
+        (log.debug if quiet_when_idle else log.info)("scheduler_tick_taken", bucket=bucket)
         return None
     try:
         counts = await enqueue_due_work(rt=rt)
     except Exception:
         log.exception("scheduler_tick_failed", bucket=bucket)
         raise
-    log.info("scheduler_tick", **counts)
+    # Quiet when idle: a tick that found work says so at INFO, an idle one at DEBUG.
+    busy = any(value for name, value in counts.items() if name != "scannedStores")
+    (log.info if busy or not quiet_when_idle else log.debug)("scheduler_tick", **counts)
     return counts
 
 

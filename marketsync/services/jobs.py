@@ -4,6 +4,12 @@ A fresh QUEUED/RUNNING job of a store means "already on its way"; an older one i
 stale (its message or worker was lost) and no longer blocks. Concurrent enqueuers
 (two scheduler replicas, a scheduler and triggerSync) are kept apart by a short
 Redis ``SET NX`` per store.
+
+Crash-safe: the job row is written first and is the truth; its message is a doorbell.
+When the send fails (broker down) or the message is lost, the job stays QUEUED and the
+scheduler sweep (``resend_stale_queued_syncs``) sends it again once it is older than
+RESEND_AFTER_S. A redelivered message is harmless: a finished job is ignored, and a
+running one keeps the store's lock.
 """
 
 from __future__ import annotations
@@ -11,13 +17,18 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import structlog
+
 from marketsync.errors import NotFoundError
 from marketsync.models import Job, Store
 from marketsync.models.enums import JobStatus, JobType
 from marketsync.runtime import Runtime
 
+log = structlog.get_logger(__name__)
 SYNC_ACTOR = "sync_store"
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+RESEND_AFTER_S = 30
+RESEND_BATCH = 500
 
 
 async def active_sync_job(*, rt: Runtime, store_id: uuid.UUID) -> Job | None:
@@ -40,13 +51,65 @@ async def enqueue_store_sync(*, rt: Runtime, store_id: uuid.UUID) -> tuple[Job, 
     if existing is not None and existing.status == JobStatus.QUEUED:
         return existing, False
     key = f"marketsync:enqueue:store_sync:{store_id}"
-    if not await rt.redis.set(key, "1", nx=True, px=2000):
+    try:
+        first = await rt.redis.set(key, "1", nx=True, px=2000)
+    except Exception as error:  # Redis down: the database check above is the guard left
+        log.warning("sync_enqueue_guard_unavailable", store_id=str(store_id), error=_name(error))
+        first = True
+    if not first:
         racing = await active_sync_job(rt=rt, store_id=store_id)
         if racing is not None:
             return racing, False
     job = await Job.create(store_id=store_id, type=JobType.STORE_SYNC)
-    await rt.dispatcher.send(SYNC_ACTOR, str(job.id))
+    await _ring(rt, job)
     return job, True
+
+
+async def _ring(rt: Runtime, job: Job) -> bool:
+    """Send the job's doorbell; on failure the job stays QUEUED for the sweep."""
+    try:
+        await rt.dispatcher.send(SYNC_ACTOR, str(job.id))
+    except Exception as error:
+        log.warning(
+            "sync_enqueue_deferred",
+            job_id=str(job.id),
+            store_id=str(job.store_id),
+            error=_name(error),
+        )
+        return False
+    return True
+
+
+async def resend_stale_queued_syncs(*, rt: Runtime) -> int:
+    """Send again the QUEUED store syncs whose message is older than RESEND_AFTER_S.
+
+    Each job is claimed by a conditional update of ``updated_at``, so two scheduler
+    replicas never both resend it.
+    """
+    now = datetime.now(UTC)
+    stale = await (
+        Job.filter(
+            type=JobType.STORE_SYNC,
+            status=JobStatus.QUEUED,
+            updated_at__lt=now - timedelta(seconds=RESEND_AFTER_S),
+        )
+        .order_by("updated_at")
+        .limit(RESEND_BATCH)
+    )
+    resent = 0
+    for job in stale:
+        claimed = await Job.filter(
+            id=job.id, status=JobStatus.QUEUED, updated_at=job.updated_at
+        ).update(updated_at=now)
+        if claimed and await _ring(rt, job):
+            resent += 1
+    if resent:
+        log.info("sync_jobs_resent", count=resent)
+    return resent
+
+
+def _name(error: BaseException) -> str:
+    return type(error).__name__
 
 
 async def trigger_sync(*, rt: Runtime, store_id: uuid.UUID, organization_id: str) -> Job:

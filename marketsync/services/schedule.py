@@ -16,7 +16,11 @@ from marketsync.models import Store, SyncLog
 from marketsync.runtime import Runtime
 from marketsync.services.delivery import ring_due_deliveries
 from marketsync.services.inventory_jobs import ring_stale_inventory_jobs
-from marketsync.services.jobs import active_sync_job, enqueue_store_sync
+from marketsync.services.jobs import (
+    active_sync_job,
+    enqueue_store_sync,
+    resend_stale_queued_syncs,
+)
 from marketsync.services.sync import due_logs_filter
 
 PAGE = 500
@@ -63,11 +67,13 @@ async def enqueue_due_work(*, rt: Runtime) -> dict[str, int]:
     for store_id in due:
         _, created = await enqueue_store_sync(rt=rt, store_id=store_id)
         enqueued += created
+    resent = await resend_stale_queued_syncs(rt=rt)
     due_deliveries = await ring_due_deliveries(rt=rt)
     inventory_jobs = await ring_stale_inventory_jobs(rt=rt)
     return {
         "scannedStores": scanned,
         "enqueuedJobs": enqueued,
+        "resentJobs": resent,
         "dueDeliveries": due_deliveries,
         "inventoryJobs": inventory_jobs,
     }
