@@ -70,7 +70,10 @@ def test_first_request_with_a_failing_sibling_field_does_not_wedge(tmp_path: Pat
 
     for response in first:
         assert response.status_code == 200
-        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        # Both root fields are non-null: whichever fails first nulls the data, the
+        # other is cancelled (that cancellation used to wedge the SQLite connection).
+        codes = [e["extensions"]["code"] for e in response.json()["errors"]]
+        assert codes in (["UNAUTHENTICATED"], ["NOT_FOUND"])
     assert ready.status_code == 200
     assert viewer.json() == {"data": {"viewer": {"organizationId": "demo"}}}
     assert stopped_in < 10
