@@ -42,6 +42,8 @@ class Settings(BaseSettings):
 
     scheduler_interval_s: float = Field(30, gt=0)
     scheduler_throttle_s: float = Field(60, ge=0)
+    # Touched at every tick; docker-compose's healthcheck checks its age.
+    scheduler_heartbeat_file: str = "/tmp/marketsync-scheduler.heartbeat"  # noqa: S108
 
     webhook_timeout_s: float = Field(5, gt=0)
     webhook_retry_schedule_s: Annotated[list[float], NoDecode] = [60, 300, 900]

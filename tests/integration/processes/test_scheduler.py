@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tests.integration.processes.conftest import Deployment
 
@@ -43,3 +45,16 @@ async def test_two_schedulers_enqueue_each_due_store_once(deployment: Deployment
     assert "enqueuedJobs=0" in again.output()
     total = await deployment.db.fetchval("SELECT count(*) FROM job")
     assert total == 3
+
+
+async def test_each_tick_touches_the_heartbeat_file(deployment: Deployment, tmp_path: Path) -> None:
+    heartbeat = tmp_path / "scheduler.heartbeat"
+    before = time.time()
+
+    proc = deployment.stack.start(
+        "scheduler", "scheduler", "--once", env={"SCHEDULER_HEARTBEAT_FILE": str(heartbeat)}
+    )
+
+    assert await asyncio.to_thread(proc.popen.wait, 60) == 0, proc.output()
+    assert heartbeat.exists()
+    assert heartbeat.stat().st_mtime >= before - 1
