@@ -38,8 +38,8 @@ from marketsync.pubsub import StatusHub
 from marketsync.runtime import Runtime, open_redis, open_runtime, set_runtime
 from marketsync.schema import schema
 from marketsync.schema.context import Context
-from marketsync.services.status import StatusReport, status_report
-from marketsync.services.stores import organization_of_store
+from marketsync.services.orders.status import StatusReport, status_report
+from marketsync.services.stores.registry import organization_of_store
 from marketsync.webhooks.receiver import WebhookReceiver, receiver_routes
 
 log = structlog.get_logger(__name__)

@@ -12,9 +12,9 @@ import uuid
 import dramatiq
 
 from marketsync.runtime import get_runtime
-from marketsync.services.delivery import deliver_due
-from marketsync.services.inventory_jobs import run_inventory_poll, run_inventory_push
-from marketsync.services.sync import run_store_sync
+from marketsync.services.inventory.runner import run_inventory_poll, run_inventory_push
+from marketsync.services.sync.engine import run_store_sync
+from marketsync.services.webhooks.delivery import deliver_due
 
 
 @dramatiq.actor(queue_name="sync", max_retries=0, time_limit=60 * 60 * 1000)

@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from marketsync.config import Settings
 from marketsync.runtime import get_runtime
-from marketsync.services.schedule import enqueue_due_work
+from marketsync.services.due_work import enqueue_due_work
 
 log = structlog.get_logger(__name__)
 

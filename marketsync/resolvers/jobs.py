@@ -6,7 +6,7 @@ import uuid
 
 from marketsync.schema.context import Info
 from marketsync.schema.store import Job
-from marketsync.services import jobs
+from marketsync.services.sync import enqueue as jobs
 
 
 async def job(info: Info, id: uuid.UUID) -> Job:

@@ -14,9 +14,9 @@ from marketsync.schema.store import (
     SyncLog,
     SyncStatusReport,
 )
-from marketsync.services import orders
-from marketsync.services.status import status_report
-from marketsync.services.stores import get_store_by_token
+from marketsync.services.orders import importing as orders
+from marketsync.services.orders.status import status_report
+from marketsync.services.stores.registry import get_store_by_token
 
 
 async def import_order(info: Info, input: ImportOrderInput) -> ImportOrderPayload:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from marketsync import models
 from marketsync.errors import UserInputError
-from marketsync.schema.common import UserError, keyset_page
+from marketsync.schema.common import UserError, decode_cursor, page_edges, page_size
 from marketsync.schema.context import Info
 from marketsync.schema.store import (
     ConnectionState,
@@ -16,13 +15,13 @@ from marketsync.schema.store import (
     StoreConnection,
     StoreEdge,
 )
-from marketsync.services import connection, stores
+from marketsync.services.stores import connection, reads, registry
 
 
 async def register_store(info: Info, input: RegisterStoreInput) -> RegisterStorePayload:
     await info.context.require_organization(input.organization_id)
     try:
-        result = await stores.register_store(
+        result = await registry.register_store(
             secrets=info.context.rt.secrets,
             organization_id=input.organization_id,
             marketplace=input.marketplace,
@@ -43,15 +42,17 @@ async def register_store(info: Info, input: RegisterStoreInput) -> RegisterStore
 
 async def store(info: Info, id: uuid.UUID) -> Store:
     organization = await info.context.organization()
-    return Store.from_model(await stores.get_store(store_id=id, organization_id=organization))
+    return Store.from_model(await registry.get_store(store_id=id, organization_id=organization))
 
 
 async def list_stores(
     info: Info, organization_id: str, first: int | None, after: str | None
 ) -> StoreConnection:
     await info.context.require_organization(organization_id)
-    query = models.Store.filter(organization_id=organization_id)
-    edges, page_info = await keyset_page(query, first=first, after=after, newest_first=False)
+    page = await reads.stores_page(
+        organization_id=organization_id, size=page_size(first), after=decode_cursor(after)
+    )
+    edges, page_info = page_edges(page)
     return StoreConnection(
         edges=[StoreEdge(node=Store.from_model(row), cursor=c) for row, c in edges],
         page_info=page_info,

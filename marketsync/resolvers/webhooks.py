@@ -6,7 +6,7 @@ import uuid
 
 from marketsync.errors import UserInputError
 from marketsync.models import enums
-from marketsync.schema.common import UserError, keyset_page
+from marketsync.schema.common import UserError, decode_cursor, page_edges, page_size
 from marketsync.schema.context import Info
 from marketsync.schema.webhook import (
     RegisterWebhookInput,
@@ -16,7 +16,7 @@ from marketsync.schema.webhook import (
     WebhookDeliveryEdge,
     WebhookEndpoint,
 )
-from marketsync.services import webhooks
+from marketsync.services.webhooks import endpoints as webhooks
 
 
 async def register_webhook(info: Info, input: RegisterWebhookInput) -> RegisterWebhookPayload:
@@ -49,8 +49,13 @@ async def list_deliveries(
     after: str | None,
 ) -> WebhookDeliveryConnection:
     await info.context.require_organization(organization_id)
-    query = webhooks.deliveries_of(organization_id=organization_id, status=status)
-    edges, page_info = await keyset_page(query, first=first, after=after, newest_first=True)
+    page = await webhooks.deliveries_page(
+        organization_id=organization_id,
+        status=status,
+        size=page_size(first),
+        after=decode_cursor(after),
+    )
+    edges, page_info = page_edges(page)
     return WebhookDeliveryConnection(
         edges=[WebhookDeliveryEdge(node=WebhookDelivery.from_model(r), cursor=c) for r, c in edges],
         page_info=page_info,

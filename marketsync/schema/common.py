@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Sequence
 from typing import TypeAlias, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 from tortoise.models import Model
-from tortoise.queryset import QuerySet
 
 from marketsync.errors import UserInputError
 from marketsync.models import enums
+from marketsync.services.pagination import Page
 
 MAX_PAGE = 100
 
@@ -85,24 +84,10 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
         raise bad_input("after is not a valid cursor") from exc
 
 
-T = TypeVar("T")
 M = TypeVar("M", bound=Model)
 
 
-def split_page(rows: Sequence[T], size: int) -> tuple[Sequence[T], bool]:
-    """Rows were fetched with ``limit(size + 1)``: the page and whether more follow."""
-    return rows[:size], len(rows) > size
-
-
-async def keyset_page(
-    query: QuerySet[M], *, first: int | None, after: str | None, newest_first: bool
-) -> tuple[list[tuple[M, str]], PageInfo]:
-    """One page by id (UUID v7, so creation order), never OFFSET: rows with cursors."""
-    size = page_size(first)
-    cursor = decode_cursor(after)
-    if cursor is not None:
-        query = query.filter(id__lt=cursor) if newest_first else query.filter(id__gt=cursor)
-    fetched = await query.order_by("-id" if newest_first else "id").limit(size + 1)
-    rows, more = split_page(fetched, size)
-    edges = [(row, encode_cursor(row.pk)) for row in rows]
-    return edges, PageInfo(has_next_page=more, end_cursor=edges[-1][1] if edges else None)
+def page_edges(page: Page[M]) -> tuple[list[tuple[M, str]], PageInfo]:
+    """A service's page as (row, cursor) pairs and the connection's page info."""
+    edges = [(row, encode_cursor(row.pk)) for row in page.rows]
+    return edges, PageInfo(has_next_page=page.has_more, end_cursor=edges[-1][1] if edges else None)

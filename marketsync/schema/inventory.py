@@ -13,7 +13,7 @@ from marketsync import models
 from marketsync.errors import UserInputError
 from marketsync.models.enums import InventoryItemStatus  # registered by schema.common
 from marketsync.schema.common import UserError
-from marketsync.services.inventory import ChunkOutcome, PushResult
+from marketsync.services.inventory.push import ChunkOutcome, PushResult
 
 
 @strawberry.input

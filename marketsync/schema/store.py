@@ -19,10 +19,13 @@ from marketsync.schema.common import (
     SyncLogStatus,
     SyncStatus,
     UserError,
-    keyset_page,
+    decode_cursor,
+    page_edges,
+    page_size,
 )
 from marketsync.schema.context import Info
-from marketsync.services.status import StatusReport, store_sync_status
+from marketsync.services.orders.status import StatusReport, store_sync_status
+from marketsync.services.stores import reads
 
 
 @strawberry.type
@@ -176,24 +179,24 @@ class Store:
         first: int | None = 20,
         after: str | None = None,
     ) -> SyncLogConnection:
-        query = models.SyncLog.filter(store_id=self.id)
-        if status is not None:
-            query = query.filter(status=status)
-        edges, page_info = await keyset_page(query, first=first, after=after, newest_first=True)
+        page, total = await reads.sync_logs_page(
+            store_id=self.id, status=status, size=page_size(first), after=decode_cursor(after)
+        )
+        edges, page_info = page_edges(page)
         return SyncLogConnection(
             edges=[SyncLogEdge(node=SyncLog.from_model(row), cursor=c) for row, c in edges],
             page_info=page_info,
-            total_count=await query.count(),
+            total_count=total,
         )
 
     @strawberry.field
     async def jobs(
         self, type: JobType | None = None, first: int | None = 20, after: str | None = None
     ) -> JobConnection:
-        query = models.Job.filter(store_id=self.id)
-        if type is not None:
-            query = query.filter(type=type)
-        edges, page_info = await keyset_page(query, first=first, after=after, newest_first=True)
+        page = await reads.jobs_page(
+            store_id=self.id, type=type, size=page_size(first), after=decode_cursor(after)
+        )
+        edges, page_info = page_edges(page)
         return JobConnection(
             edges=[JobEdge(node=Job.from_model(row), cursor=c) for row, c in edges],
             page_info=page_info,
@@ -201,12 +204,12 @@ class Store:
 
     @strawberry.field
     async def last_job(self) -> Job | None:
-        job = await models.Job.filter(store_id=self.id).order_by("-id").first()
+        job = await reads.last_job(store_id=self.id)
         return Job.from_model(job) if job else None
 
     @strawberry.field
     async def connection_state(self) -> ConnectionState:
-        return ConnectionState.from_model(await models.Store.get(id=self.id))
+        return ConnectionState.from_model(await reads.store_row(store_id=self.id))
 
 
 @strawberry.type

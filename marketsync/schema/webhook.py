@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from marketsync import models
 from marketsync.models.enums import DeliveryStatus, WebhookEventType
 from marketsync.schema.common import PageInfo, UserError, page_size
+from marketsync.services.webhooks import endpoints
 
 # The enums are the model enums, registered with strawberry (as WebhookEvent and
 # DeliveryStatus) by ``schema.common``; annotating with the classes keeps mypy able
@@ -88,11 +89,7 @@ class WebhookDelivery:
 
     @strawberry.field
     async def attempts(self, first: int | None = 20) -> list[WebhookDeliveryAttempt]:
-        rows = (
-            await models.DeliveryAttempt.filter(delivery_id=self.id)
-            .order_by("-attempt", "-created_at")
-            .limit(page_size(first))
-        )
+        rows = await endpoints.delivery_attempts(delivery_id=self.id, limit=page_size(first))
         return [
             WebhookDeliveryAttempt(
                 attempt=row.attempt,

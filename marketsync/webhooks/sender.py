@@ -1,7 +1,7 @@
 """One webhook HTTP attempt; every outcome comes back as a ``SendResult``.
 
 The delivery service records each attempt and applies the retry policy
-(``services/webhook_retry.py``: any non-2xx is retried by the schedule, Retry-After
+(``services/retry.py``: any non-2xx is retried by the schedule, Retry-After
 honoured), so this module only reports what happened and never raises for network
 trouble. Redirects are not followed: a 3xx could point
 anywhere, and the contract counts only a 2xx from the registered URL as success.

@@ -10,7 +10,7 @@ from tortoise.transactions import in_transaction
 from marketsync.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from marketsync.models.enums import WebhookEventType
 from marketsync.runtime import Runtime
-from marketsync.services.outbox import emit_event, ring_deliveries
+from marketsync.services.webhooks.outbox import emit_event, ring_deliveries
 from tests.conftest import ORG, Api
 
 ENDPOINT_FIELDS = "id organizationId event targetUrl isActive createdAt"

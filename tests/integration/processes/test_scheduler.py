@@ -23,7 +23,11 @@ async def test_two_schedulers_enqueue_each_due_store_once(deployment: Deployment
     )
     await deployment.add_job(running)
 
-    schedulers = [deployment.stack.start("scheduler", "scheduler", "--once") for _ in range(2)]
+    # The deployment's SYNC_LOCK_TTL_S=4 could expire the running job on a slow machine.
+    fresh = {"SYNC_LOCK_TTL_S": "900"}
+    schedulers = [
+        deployment.stack.start("scheduler", "scheduler", "--once", env=fresh) for _ in range(2)
+    ]
     for proc in schedulers:
         assert await asyncio.to_thread(proc.popen.wait, 60) == 0, proc.output()
 
@@ -40,7 +44,7 @@ async def test_two_schedulers_enqueue_each_due_store_once(deployment: Deployment
     assert sum("scheduler_tick_taken" in out for out in ticks) == 1, ticks
 
     await asyncio.sleep(1.1)  # SCHEDULER_INTERVAL_S=1: a new tick bucket
-    again = deployment.stack.start("scheduler", "scheduler", "--once")
+    again = deployment.stack.start("scheduler", "scheduler", "--once", env=fresh)
     assert await asyncio.to_thread(again.popen.wait, 60) == 0, again.output()
     assert "enqueuedJobs=0" in again.output()
     total = await deployment.db.fetchval("SELECT count(*) FROM job")

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from marketsync.models import Store
 from marketsync.models.enums import SyncLogStatus
 from marketsync.runtime import open_runtime
-from marketsync.services.orders import import_order
+from marketsync.services.orders.importing import import_order
 from tests.conftest import Api, register_store
 from tests.support.servers import free_port, serve_asgi
 

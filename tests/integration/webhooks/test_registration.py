@@ -10,7 +10,7 @@ import pytest
 from marketsync.errors import UserInputError
 from marketsync.models import WebhookEndpoint
 from marketsync.models.enums import WebhookEventType
-from marketsync.services.webhooks import register_webhook as register_service
+from marketsync.services.webhooks.endpoints import register_webhook as register_service
 from tests.conftest import ORG, OTHER_ORG, Api
 from tests.support.graphql import error_codes
 from tests.support.webhooks import REGISTER_WEBHOOK, register_webhook

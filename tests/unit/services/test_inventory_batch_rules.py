@@ -13,7 +13,7 @@ from marketsync.errors import (
     RateLimitError,
     TransportError,
 )
-from marketsync.services.inventory_jobs import batch_results, push_retry_delay
+from marketsync.services.inventory.runner import batch_results, push_retry_delay
 
 PUSHED = [
     {

@@ -11,7 +11,7 @@ import pytest
 from marketsync.errors import UserInputError
 from marketsync.marketplaces.client import canonical_inventory_body
 from marketsync.marketplaces.rules import inventory_item_failures
-from marketsync.services.inventory import (
+from marketsync.services.inventory.push import (
     MAX_REPORTED_ERRORS,
     InventoryInputError,
     InventoryItem,

@@ -6,7 +6,7 @@ import pytest
 
 from marketsync.models.enums import SyncLogStatus as L
 from marketsync.models.enums import SyncStatus as S
-from marketsync.services.status import compute_sync_status
+from marketsync.services.orders.status import compute_sync_status
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from marketsync.errors import UserInputError
 from marketsync.metrics import ORDER_IMPORTS
 from marketsync.models import Store, SyncLog
 from marketsync.runtime import Runtime
-from marketsync.services.attempts import record_outcomes, validate_with_marketplace
-from marketsync.services.stores import store_id_for_token
+from marketsync.services.orders.attempts import record_outcomes, validate_with_marketplace
+from marketsync.services.stores.registry import store_id_for_token
 
 MAX_RECEIPT = 255
 _LEASE_MARGIN = timedelta(seconds=30)

@@ -38,7 +38,7 @@ from marketsync.ids import new_id
 from marketsync.models import InventoryBatch, InventoryItemState, Job, Store
 from marketsync.models.enums import InventoryItemStatus, JobStatus, JobType
 from marketsync.runtime import Runtime
-from marketsync.services.inventory import (
+from marketsync.services.inventory.push import (
     POLL_ACTOR,
     PUSH_ACTOR,
     InventoryItem,
@@ -46,11 +46,11 @@ from marketsync.services.inventory import (
     chunk_body,
     release_dedup_claim,
 )
+from marketsync.services.retry import INVENTORY_PUSH_RETRY
 
 log = structlog.get_logger(__name__)
 
 PUSH_MAX_ATTEMPTS = 5
-PUSH_BACKOFF_S = (5, 10, 20, 40)
 STALE_GRACE_S = 60
 POLL_RUNNING_STALE_S = 600
 SWEEP_LIMIT = 500
@@ -88,9 +88,10 @@ def batch_results(
 
 def push_retry_delay(attempts: int, error: MarketplaceError) -> float:
     """Seconds before the next push call, after ``attempts`` calls."""
-    backoff = float(PUSH_BACKOFF_S[min(attempts, len(PUSH_BACKOFF_S)) - 1])
     retry_after = error.retry_after if isinstance(error, RateLimitError) else None
-    return max(backoff, retry_after or 0.0)
+    delay = INVENTORY_PUSH_RETRY.delay_s(attempt=attempts, retry_after_s=retry_after)
+    assert delay is not None  # repeat_last: never exhausted
+    return delay
 
 
 def _describe(error: MarketplaceError) -> str:

@@ -12,7 +12,7 @@ from marketsync.errors import MarketplaceError
 from marketsync.models import Store
 from marketsync.models.enums import ConnectionStatus
 from marketsync.runtime import Runtime
-from marketsync.services.stores import get_store
+from marketsync.services.stores.registry import get_store
 
 log = structlog.get_logger(__name__)
 # A receipt no marketplace has: the answer proves the credentials, never imports an order.

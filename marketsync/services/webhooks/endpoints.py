@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 
 import structlog
 from tortoise.exceptions import IntegrityError
-from tortoise.queryset import QuerySet
 
 from marketsync.errors import NotFoundError, UserInputError, WebhookTargetError
-from marketsync.models import WebhookDelivery, WebhookEndpoint
+from marketsync.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from marketsync.models.enums import DeliveryStatus, WebhookEventType
 from marketsync.runtime import Runtime
-from marketsync.services.outbox import ring_deliveries
+from marketsync.services.pagination import Page, keyset_page
+from marketsync.services.webhooks.outbox import ring_deliveries
 from marketsync.webhooks.guard import check_target_at_registration
 from marketsync.webhooks.signing import generate_secret
 
@@ -107,14 +107,24 @@ async def list_webhooks(*, organization_id: str) -> list[WebhookEndpoint]:
     return await WebhookEndpoint.filter(organization_id=organization_id).order_by("id")
 
 
-def deliveries_of(
-    *, organization_id: str, status: DeliveryStatus | None
-) -> QuerySet[WebhookDelivery]:
-    """An organization's deliveries, with their event and endpoint loaded."""
+async def deliveries_page(
+    *, organization_id: str, status: DeliveryStatus | None, size: int, after: uuid.UUID | None
+) -> Page[WebhookDelivery]:
+    """An organization's deliveries, newest first, with their event and endpoint loaded."""
     query = WebhookDelivery.filter(organization_id=organization_id)
     if status is not None:
         query = query.filter(status=status)
-    return query.select_related("event_record", "endpoint")
+    query = query.select_related("event_record", "endpoint")
+    return await keyset_page(query, size=size, after=after, newest_first=True)
+
+
+async def delivery_attempts(*, delivery_id: uuid.UUID, limit: int) -> list[DeliveryAttempt]:
+    """A delivery's attempts, the latest first."""
+    return (
+        await DeliveryAttempt.filter(delivery_id=delivery_id)
+        .order_by("-attempt", "-created_at")
+        .limit(limit)
+    )
 
 
 async def redeliver_webhook(

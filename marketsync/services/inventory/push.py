@@ -37,7 +37,7 @@ from marketsync.models import InventoryBatch, InventoryItemState, Job
 from marketsync.models.enums import JobType
 from marketsync.runtime import Runtime
 from marketsync.services.currencies import normalize_currency
-from marketsync.services.stores import get_store
+from marketsync.services.stores.registry import get_store
 
 PUSH_ACTOR = "push_inventory"
 POLL_ACTOR = "poll_inventory"

@@ -31,12 +31,14 @@ from marketsync.models.enums import (
     WebhookEventType,
 )
 from marketsync.runtime import Runtime
-from marketsync.services.attempts import Outcome, record_outcomes, validate_with_marketplace
-from marketsync.services.connection import safe_error_text
-from marketsync.services.outbox import emit_event, ring_deliveries
-from marketsync.services.status import store_sync_status
+from marketsync.services.orders.attempts import Outcome, record_outcomes, validate_with_marketplace
+from marketsync.services.orders.status import store_sync_status
+from marketsync.services.pagination import after_key
+from marketsync.services.stores.connection import safe_error_text
+from marketsync.services.webhooks.outbox import emit_event, ring_deliveries
 
 log = structlog.get_logger(__name__)
+DUE_ORDER = ("created_at", "id")
 
 RETRYABLE = (SyncLogStatus.PENDING, SyncLogStatus.FAILED, SyncLogStatus.RATE_LIMITED)
 
@@ -192,10 +194,10 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
                 store_id=store.id, now=datetime.now(UTC), max_attempts=settings.sync_max_attempts
             )
             if after is not None:
-                due &= Q(created_at__gt=after[0]) | (Q(created_at=after[0]) & Q(id__gt=after[1]))
+                due &= after_key(DUE_ORDER, after)
             chunk = (
                 await SyncLog.filter(due)
-                .order_by("created_at", "id")
+                .order_by(*DUE_ORDER)
                 .limit(settings.sync_chunk_size)
             )
             if not chunk:

@@ -47,8 +47,9 @@ from tortoise.transactions import in_transaction
 from marketsync.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from marketsync.models.enums import DeliveryStatus
 from marketsync.runtime import Runtime
-from marketsync.services.outbox import DELIVER_ACTOR
-from marketsync.services.webhook_retry import retry_delay_s
+from marketsync.services.pagination import after_key
+from marketsync.services.retry import webhook_retry
+from marketsync.services.webhooks.outbox import DELIVER_ACTOR
 from marketsync.webhooks.sender import SendResult, send_webhook
 from marketsync.webhooks.signing import signature_headers
 
@@ -211,10 +212,8 @@ async def _record(
                 )
             )
             continue
-        retry_in_s = retry_delay_s(
-            attempt=delivery.attempt,
-            schedule=settings.webhook_retry_schedule_s,
-            retry_after_s=result.retry_after,
+        retry_in_s = webhook_retry(settings.webhook_retry_schedule_s).delay_s(
+            attempt=delivery.attempt, retry_after_s=result.retry_after
         )
         status = DeliveryStatus.FAILED if retry_in_s is None else DeliveryStatus.PENDING
         failed.append((delivery, result, status, retry_in_s))
@@ -366,7 +365,7 @@ async def ring_due_deliveries(*, rt: Runtime, max_rings: int = SWEEP_MAX_RINGS) 
     while rung < max_rings:
         query = WebhookDelivery.filter(_due(now), endpoint__is_active=True)
         if last is not None:
-            query = query.filter(id__gt=last)
+            query = query.filter(after_key(("id",), (last,)))
         rows = await query.order_by("id").limit(SWEEP_PAGE).values_list("id", flat=True)
         ids = cast(list[uuid.UUID], rows)
         if not ids:

@@ -10,20 +10,20 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from tortoise.expressions import Q
-
 from marketsync.models import Store, SyncLog
 from marketsync.runtime import Runtime
-from marketsync.services.delivery import ring_due_deliveries
-from marketsync.services.inventory_jobs import ring_stale_inventory_jobs
-from marketsync.services.jobs import (
+from marketsync.services.inventory.runner import ring_stale_inventory_jobs
+from marketsync.services.pagination import after_key
+from marketsync.services.sync.engine import due_logs_filter
+from marketsync.services.sync.enqueue import (
     active_sync_job,
     enqueue_store_sync,
     resend_stale_queued_syncs,
 )
-from marketsync.services.sync import due_logs_filter
+from marketsync.services.webhooks.delivery import ring_due_deliveries
 
 PAGE = 500
+SCAN_KEY = ("created_at", "id")
 
 
 async def stores_with_due_work(*, rt: Runtime) -> tuple[int, list[uuid.UUID]]:
@@ -37,11 +37,9 @@ async def stores_with_due_work(*, rt: Runtime) -> tuple[int, list[uuid.UUID]]:
     while True:
         query = Store.all()
         if last is not None:
-            query = query.filter(
-                Q(created_at__gt=last[0]) | (Q(created_at=last[0]) & Q(id__gt=last[1]))
-            )
+            query = query.filter(after_key(SCAN_KEY, last))
         page = (
-            await query.order_by("created_at", "id")
+            await query.order_by(*SCAN_KEY)
             .limit(PAGE)
             .values("id", "created_at", "last_sync_at")
         )

@@ -22,7 +22,7 @@ from marketsync.metrics import MARKETPLACE_LATENCY
 from marketsync.models import Store, SyncLog
 from marketsync.models.enums import SyncLogStatus
 from marketsync.runtime import Runtime
-from marketsync.services.backoff import next_retry_at
+from marketsync.services.retry import sync_log_next_retry_at
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,7 @@ def _apply(log: SyncLog, outcome: Outcome, *, now: datetime, max_attempts: int) 
         log.imported_at = outcome.result.imported_at or now
         log.next_retry_at = None
     elif outcome.status == SyncLogStatus.RATE_LIMITED or log.attempt < max_attempts:
-        log.next_retry_at = next_retry_at(
+        log.next_retry_at = sync_log_next_retry_at(
             now=now, attempt=log.attempt, retry_after_s=outcome.retry_after_s
         )
     else:
