@@ -126,8 +126,8 @@ async def main(args: argparse.Namespace) -> None:
     from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
     from marketsync.models import WebhookDelivery, WebhookEndpoint
     from marketsync.models.enums import DeliveryStatus, WebhookEventType
-    from marketsync.services.delivery import wire_body
-    from marketsync.services.outbox import emit_event, ring_deliveries
+    from marketsync.services.webhooks.delivery import wire_body
+    from marketsync.services.webhooks.outbox import emit_event, ring_deliveries
     from marketsync.webhooks.signing import generate_secret, signature_headers
 
     port = free_port()

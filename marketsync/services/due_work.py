@@ -39,9 +39,7 @@ async def stores_with_due_work(*, rt: Runtime) -> tuple[int, list[uuid.UUID]]:
         if last is not None:
             query = query.filter(after_key(SCAN_KEY, last))
         page = (
-            await query.order_by(*SCAN_KEY)
-            .limit(PAGE)
-            .values("id", "created_at", "last_sync_at")
+            await query.order_by(*SCAN_KEY).limit(PAGE).values("id", "created_at", "last_sync_at")
         )
         if not page:
             break

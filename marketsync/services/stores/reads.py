@@ -9,9 +9,7 @@ from marketsync.models.enums import JobType, SyncLogStatus
 from marketsync.services.pagination import Page, keyset_page
 
 
-async def stores_page(
-    *, organization_id: str, size: int, after: uuid.UUID | None
-) -> Page[Store]:
+async def stores_page(*, organization_id: str, size: int, after: uuid.UUID | None) -> Page[Store]:
     query = Store.filter(organization_id=organization_id)
     return await keyset_page(query, size=size, after=after, newest_first=False)
 

@@ -195,11 +195,7 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
             )
             if after is not None:
                 due &= after_key(DUE_ORDER, after)
-            chunk = (
-                await SyncLog.filter(due)
-                .order_by(*DUE_ORDER)
-                .limit(settings.sync_chunk_size)
-            )
+            chunk = await SyncLog.filter(due).order_by(*DUE_ORDER).limit(settings.sync_chunk_size)
             if not chunk:
                 break
             after = (chunk[-1].created_at, chunk[-1].id)

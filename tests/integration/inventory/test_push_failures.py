@@ -12,6 +12,7 @@ from marketsync.marketplaces.client import MarketplaceClient
 from marketsync.models import InventoryBatch, InventoryItemState, Job
 from marketsync.models.enums import JobStatus, JobType
 from marketsync.runtime import Runtime
+from marketsync.services.due_work import enqueue_due_work
 from marketsync.services.inventory.push import InventoryItem, ItemInput, dedup_key, push_inventory
 from marketsync.services.inventory.runner import (
     PUSH_MAX_ATTEMPTS,
@@ -19,7 +20,6 @@ from marketsync.services.inventory.runner import (
     run_inventory_poll,
     run_inventory_push,
 )
-from marketsync.services.due_work import enqueue_due_work
 from tests.conftest import ORG, Api, RegisteredStore
 from tests.integration.inventory.conftest import (
     Tune,

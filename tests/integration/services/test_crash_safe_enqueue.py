@@ -9,7 +9,11 @@ from typing import Any
 
 from marketsync.models import Job
 from marketsync.models.enums import JobStatus, JobType
-from marketsync.services.sync.enqueue import RESEND_AFTER_S, enqueue_store_sync, resend_stale_queued_syncs
+from marketsync.services.sync.enqueue import (
+    RESEND_AFTER_S,
+    enqueue_store_sync,
+    resend_stale_queued_syncs,
+)
 from tests.conftest import Api, register_store
 
 

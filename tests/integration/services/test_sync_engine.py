@@ -10,8 +10,8 @@ from typing import Any
 from marketsync.models import Job, Store, SyncLog, WebhookEventRecord
 from marketsync.models.enums import JobStatus, JobType, SyncLogStatus
 from marketsync.runtime import Runtime
-from marketsync.services.sync.enqueue import enqueue_store_sync
 from marketsync.services.sync.engine import lock_key, run_store_sync
+from marketsync.services.sync.enqueue import enqueue_store_sync
 from tests.conftest import Api, register_store
 
 PAST = timedelta(minutes=1)

@@ -18,9 +18,9 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from marketsync.models import DeliveryAttempt, Job, WebhookDelivery, WebhookEventRecord
 from marketsync.models.enums import DeliveryStatus, JobStatus
-from marketsync.services.webhooks.delivery import deliver, deliver_due
-from marketsync.services.sync.enqueue import enqueue_store_sync
 from marketsync.services.due_work import enqueue_due_work
+from marketsync.services.sync.enqueue import enqueue_store_sync
+from marketsync.services.webhooks.delivery import deliver, deliver_due
 from marketsync.webhooks.sender import build_webhook_session
 from tests.conftest import ORG, Api, import_order, register_store
 from tests.support.webhook_receivers import Answer, ScriptedReceiver, eventually, serve_receiver
