@@ -35,8 +35,8 @@ from marketsync.logs import configure_logging
 from marketsync.marketplaces.mock import build_mock_app
 from marketsync.migrator import apply_migrations, pending_migrations
 from marketsync.pubsub import StatusHub
+from marketsync.resolvers.root import schema
 from marketsync.runtime import Runtime, open_redis, open_runtime, set_runtime
-from marketsync.schema import schema
 from marketsync.schema.context import Context
 from marketsync.services.orders.status import StatusReport, status_report
 from marketsync.services.stores.registry import organization_of_store

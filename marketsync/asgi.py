@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
 from marketsync.app import create_app
+from marketsync.config import get_settings
 
-app = create_app(self_url=os.environ.get("MARKETSYNC_SELF_URL", "http://127.0.0.1:8000"))
+app = create_app(self_url=get_settings().marketsync_self_url)

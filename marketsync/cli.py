@@ -6,9 +6,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from marketsync.config import Settings
 
 
 def _run(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -26,6 +29,12 @@ async def _with_db(action: Callable[[], Awaitable[Any]]) -> Any:
         return await action()
     finally:
         await Tortoise.close_connections()
+
+
+def _settings() -> Settings:
+    from marketsync.config import Settings
+
+    return Settings()  # not cached: `dev` changes the environment before the app reads it
 
 
 @click.group()
@@ -67,12 +76,8 @@ def _local(host: str) -> str:
 
 
 @main.command()
-@click.option(
-    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1"
-)
-@click.option(
-    "--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000"
-)
+@click.option("--host", default=lambda: _settings().host, show_default="127.0.0.1")
+@click.option("--port", default=lambda: _settings().port, type=int, show_default="8000")
 def dev(host: str, port: int) -> None:
     """Everything in one process: SQLite, in-process broker, worker, scheduler and mocks."""
     os.environ["MARKETSYNC_MODE"] = "dev"
@@ -91,12 +96,8 @@ def dev(host: str, port: int) -> None:
 
 
 @main.command()
-@click.option(
-    "--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1"
-)
-@click.option(
-    "--port", default=lambda: int(os.environ.get("PORT", "8000")), type=int, show_default="8000"
-)
+@click.option("--host", default=lambda: _settings().host, show_default="127.0.0.1")
+@click.option("--port", default=lambda: _settings().port, type=int, show_default="8000")
 @click.option("--workers", default=1, type=int, show_default=True)
 def serve(host: str, port: int, workers: int) -> None:
     """The API alone (uvicorn) against DATABASE_URL and REDIS_URL."""
@@ -191,7 +192,7 @@ def schema() -> None:
 @schema.command("export")
 def schema_export() -> None:
     """Print the SDL."""
-    from marketsync.schema import export_sdl
+    from marketsync.resolvers.root import export_sdl
 
     click.echo(export_sdl(), nl=False)
 

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    # Process wiring: `serve`/`dev` defaults, the URL the API calls itself at (its own
+    # /mock in dev), and Dramatiq's own variable for the worker's metrics port.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    marketsync_self_url: str = "http://127.0.0.1:8000"
+    dramatiq_prom_port: int | None = None
     log_level: str = "INFO"
     log_json: bool = False
 

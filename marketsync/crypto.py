@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
+
+from marketsync.errors import SecretUnreadableError
 
 
 class SecretBox:
@@ -21,7 +23,10 @@ class SecretBox:
         return self._fernet.encrypt(plaintext.encode()).decode()
 
     def decrypt(self, token: str) -> str:
-        return self._fernet.decrypt(token.encode()).decode()
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken as error:
+            raise SecretUnreadableError("not encrypted with SECRET_KEY") from error
 
     def __repr__(self) -> str:
         return "SecretBox(<hidden>)"

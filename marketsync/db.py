@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from tortoise.backends.base.config_generator import expand_db_url
 
-DEFAULT_DATABASE_URL = "sqlite://./marketsync.db"
+from marketsync.config import get_settings
+
 MODEL_MODULES = ["marketsync.models", "aerich.models"]
 
 
@@ -41,4 +41,4 @@ def dialect_of(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgres"
 
 
-TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+TORTOISE_ORM = tortoise_config(get_settings().database_url)  # what aerich imports

@@ -6,11 +6,15 @@
     ├── AuthenticationError                     no or bad API key: UNAUTHENTICATED
     ├── PermissionDeniedError                   another organization's input: FORBIDDEN
     ├── ConfigurationError                      the process cannot start as configured
+    ├── ContentionError                         a race that did not settle after retries
+    ├── LockLostError                           a leased lock expired under its holder
+    ├── SecretUnreadableError                   a stored secret no current key decrypts
     ├── MarketplaceError                        anything a marketplace call can raise
     │   ├── RateLimitError(retry_after)         429: retryable, after a delay
     │   ├── AuthError                           401/403: credentials refused
     │   ├── TransportError                      no HTTP answer (connection, timeout): retryable
-    │   └── MarketplaceResponseError            an answer that is no result (5xx, bad body)
+    │   ├── MarketplaceResponseError            an answer that is no result (5xx, bad body)
+    │   └── DuplicateRequestError               a body seen within the dedup window (inventory)
     └── WebhookTargetError                      a webhook URL we refuse to call (SSRF guard)
 
 Retryability lives in the class (``retryable``), so callers decide by type, never
@@ -46,6 +50,18 @@ class PermissionDeniedError(MarketsyncError):
 
 class ConfigurationError(MarketsyncError):
     pass
+
+
+class ContentionError(MarketsyncError):
+    """Concurrent writers kept winning a race this call retried (an upsert, a claim)."""
+
+
+class LockLostError(MarketsyncError):
+    """A leased lock expired and may be held by another worker now."""
+
+
+class SecretUnreadableError(MarketsyncError):
+    """A stored secret that neither SECRET_KEY nor its fallbacks decrypt."""
 
 
 class MarketplaceError(MarketsyncError):

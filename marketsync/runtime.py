@@ -76,7 +76,7 @@ def set_runtime(runtime: Runtime | None) -> None:
 
 def get_runtime() -> Runtime:
     if _current is None:
-        raise RuntimeError("the runtime is not started in this process")
+        raise ConfigurationError("the runtime is not started in this process")
     return _current
 
 

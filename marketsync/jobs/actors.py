@@ -11,18 +11,23 @@ import uuid
 
 import dramatiq
 
+from marketsync.messages import Actor
 from marketsync.runtime import get_runtime
 from marketsync.services.inventory.runner import run_inventory_poll, run_inventory_push
 from marketsync.services.sync.engine import run_store_sync
 from marketsync.services.webhooks.delivery import deliver_due
 
 
-@dramatiq.actor(queue_name="sync", max_retries=0, time_limit=60 * 60 * 1000)
+@dramatiq.actor(
+    actor_name=Actor.SYNC_STORE, queue_name="sync", max_retries=0, time_limit=60 * 60 * 1000
+)
 async def sync_store(job_id: str) -> None:
     await run_store_sync(rt=get_runtime(), job_id=uuid.UUID(job_id))
 
 
-@dramatiq.actor(queue_name="webhooks", max_retries=0, time_limit=5 * 60 * 1000)
+@dramatiq.actor(
+    actor_name=Actor.DELIVER_WEBHOOK, queue_name="webhooks", max_retries=0, time_limit=5 * 60 * 1000
+)
 async def deliver_webhook(delivery_id: str) -> None:
     """A doorbell for ``delivery_id``: deliver the oldest due deliveries (a batch)."""
     outcomes = await deliver_due(rt=get_runtime())
@@ -36,11 +41,15 @@ async def deliver_webhook(delivery_id: str) -> None:
             )
 
 
-@dramatiq.actor(queue_name="inventory", max_retries=0, time_limit=5 * 60 * 1000)
+@dramatiq.actor(
+    actor_name=Actor.PUSH_INVENTORY, queue_name="inventory", max_retries=0, time_limit=5 * 60 * 1000
+)
 async def push_inventory(job_id: str) -> None:
     await run_inventory_push(rt=get_runtime(), job_id=uuid.UUID(job_id))
 
 
-@dramatiq.actor(queue_name="inventory", max_retries=0, time_limit=5 * 60 * 1000)
+@dramatiq.actor(
+    actor_name=Actor.POLL_INVENTORY, queue_name="inventory", max_retries=0, time_limit=5 * 60 * 1000
+)
 async def poll_inventory(job_id: str) -> None:
     await run_inventory_poll(rt=get_runtime(), job_id=uuid.UUID(job_id))

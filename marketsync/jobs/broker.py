@@ -14,9 +14,10 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO, Middleware
+from dramatiq.middleware import AsyncIO
 
 from marketsync.config import Settings
+from marketsync.errors import ConfigurationError
 
 QUEUES = ("sync", "webhooks", "inventory")
 
@@ -60,16 +61,12 @@ def make_broker(settings: Settings, *, loop: asyncio.AbstractEventLoop | None = 
     else:
         broker = StubBroker()
         if loop is None:
-            raise ValueError("the embedded broker needs the server's running loop")
+            raise ConfigurationError("the embedded broker needs the server's running loop")
         broker.add_middleware(SharedLoopAsyncIO(loop))
     for queue in QUEUES:
         broker.declare_queue(queue)
     dramatiq.set_broker(broker)
     return broker
-
-
-def add_middleware(broker: Any, middleware: Middleware) -> None:
-    broker.add_middleware(middleware)
 
 
 class BrokerDispatcher:

@@ -14,6 +14,7 @@ from tortoise import Tortoise
 from marketsync.config import Settings, get_settings
 from marketsync.db import tortoise_config
 from marketsync.dbengines import open_connections
+from marketsync.errors import ConfigurationError
 from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
 from marketsync.logs import configure_logging
 from marketsync.runtime import get_runtime, open_runtime, set_runtime
@@ -25,7 +26,7 @@ async def open_process_runtime(settings: Settings, broker: Any) -> None:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     await open_connections()
     if not settings.marketplace_base_url:
-        raise RuntimeError("MARKETPLACE_BASE_URL is required outside `marketsync dev`")
+        raise ConfigurationError("MARKETPLACE_BASE_URL is required outside `marketsync dev`")
     set_runtime(
         open_runtime(
             settings,
@@ -65,7 +66,7 @@ class WorkerRuntime(Middleware):
 def setup_worker_broker() -> Any:
     settings = get_settings()
     broker = make_broker(settings)
-    if os.environ.get("dramatiq_prom_port"):  # noqa: SIM112  (Dramatiq's name)
+    if settings.dramatiq_prom_port is not None:
         from dramatiq.middleware.prometheus import Prometheus
 
         broker.add_middleware(Prometheus())  # one exposition server for all worker processes

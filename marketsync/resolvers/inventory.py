@@ -8,7 +8,7 @@ from marketsync.errors import UserInputError
 from marketsync.schema.context import Info
 from marketsync.schema.inventory import InventoryBatch, PushInventoryInput, PushInventoryPayload
 from marketsync.services.inventory import push as inventory
-from marketsync.services.inventory.push import InventoryInputError, ItemInput
+from marketsync.services.inventory.items import InventoryInputError, ItemInput
 
 
 async def push_inventory(info: Info, input: PushInventoryInput) -> PushInventoryPayload:

@@ -148,7 +148,6 @@ class Store:
     imported_orders: int
     created_at: dt.datetime
     updated_at: dt.datetime
-    _model: strawberry.Private[models.Store]
 
     @classmethod
     def from_model(cls, store: models.Store) -> Store:
@@ -163,7 +162,6 @@ class Store:
             imported_orders=store.imported_orders,
             created_at=store.created_at,
             updated_at=store.updated_at,
-            _model=store,
         )
 
     @strawberry.field

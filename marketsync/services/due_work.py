@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from marketsync.models import Store, SyncLog
 from marketsync.runtime import Runtime
-from marketsync.services.inventory.runner import ring_stale_inventory_jobs
+from marketsync.services.inventory.job_rows import ring_stale_inventory_jobs
 from marketsync.services.pagination import after_key
 from marketsync.services.sync.engine import due_logs_filter
 from marketsync.services.sync.enqueue import (

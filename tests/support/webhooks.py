@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 from marketsync.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from marketsync.models.enums import WebhookEventType
 from marketsync.runtime import Runtime
+from marketsync.services.webhooks.delivery import DeliveryOutcome, deliver_due
 from marketsync.services.webhooks.outbox import emit_event, ring_deliveries
 from tests.conftest import ORG, Api
 
@@ -83,3 +84,11 @@ async def endpoint(endpoint_id: uuid.UUID | str) -> WebhookEndpoint:
 
 async def attempts(delivery_id: uuid.UUID | str) -> list[DeliveryAttempt]:
     return await DeliveryAttempt.filter(delivery_id=delivery_id).order_by("attempt")
+
+
+async def deliver_one(rt: Runtime, delivery_id: uuid.UUID) -> DeliveryOutcome | None:
+    """One delivery batch, with ``delivery_id`` the only due delivery: its outcome, or
+    ``None`` when this batch did not claim it."""
+    outcomes = await deliver_due(rt=rt)
+    assert {outcome.delivery_id for outcome in outcomes} <= {delivery_id}
+    return outcomes[0] if outcomes else None

@@ -16,7 +16,7 @@ from graphql import (
 )
 from graphql.utilities import ast_from_value
 
-from marketsync.schema import export_sdl, schema
+from marketsync.resolvers.root import export_sdl, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "tests" / "contract" / "schema.graphql"

@@ -10,7 +10,8 @@ import time
 
 from graphql import build_schema, get_introspection_query, parse, validate
 
-from marketsync.schema import LIMIT_RULES, schema
+from marketsync.resolvers.root import schema
+from marketsync.schema.build import LIMIT_RULES
 from marketsync.schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_SELECTIONS
 
 NODES = build_schema("type Node { id: ID child: Node } type Query { root: Node }")

@@ -21,101 +21,36 @@ Prices are fixed-point with two decimals in the database and in job payloads
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
-from marketsync.errors import NotFoundError, UserInputError
+from marketsync.errors import ContentionError, NotFoundError
 from marketsync.ids import new_id
-from marketsync.marketplaces.client import canonical_inventory_body
+from marketsync.messages import Actor
 from marketsync.models import InventoryBatch, InventoryItemState, Job
 from marketsync.models.enums import JobType
 from marketsync.runtime import Runtime
-from marketsync.services.currencies import normalize_currency
+from marketsync.services.inventory.items import (
+    CENT,
+    InventoryItem,
+    ItemInput,
+    coalesce,
+    validate_items,
+)
+from marketsync.services.inventory.planning import (
+    PlannedChunk,
+    chunk_items,
+    dedup_key,
+    is_write_effective,
+    select_changed,
+)
 from marketsync.services.stores.registry import get_store
 
-PUSH_ACTOR = "push_inventory"
-POLL_ACTOR = "poll_inventory"
-DEFAULT_CURRENCY = "TRY"
-MAX_BARCODE = 255
-MAX_PRICE = Decimal(10) ** 12  # DecimalField(max_digits=14, decimal_places=2)
-CENT = Decimal("0.01")
-MAX_REPORTED_ERRORS = 20  # a 100k-item mistake should not answer 100k userErrors
 STATE_LOOKUP_BATCH = 500  # barcodes per IN (...) query, well under SQLite's variable limit
-
-
-class InventoryInputError(UserInputError):
-    """Several items are wrong at once; each one becomes its own userError."""
-
-    def __init__(self, errors: list[UserInputError]) -> None:
-        first = errors[0]
-        super().__init__(first.code, first.message, first.field)
-        self.errors = errors
-
-
-@dataclass(frozen=True, slots=True)
-class ItemInput:
-    """One item as the caller sent it, before validation."""
-
-    barcode: str
-    quantity: int
-    sale_price: Decimal
-    list_price: Decimal
-    currency_type: str | None = DEFAULT_CURRENCY
-
-
-@dataclass(frozen=True, slots=True)
-class InventoryItem:
-    """A validated item: barcode stripped, prices with two decimals, ISO currency."""
-
-    barcode: str
-    quantity: int
-    sale_price: Decimal
-    list_price: Decimal
-    currency_type: str
-
-    def stored(self) -> dict[str, Any]:
-        """The item in a job payload or a batch row: exact, prices as decimal strings."""
-        return {
-            "barcode": self.barcode,
-            "quantity": self.quantity,
-            "salePrice": str(self.sale_price),
-            "listPrice": str(self.list_price),
-            "currencyType": self.currency_type,
-        }
-
-    @classmethod
-    def from_stored(cls, data: Mapping[str, Any]) -> InventoryItem:
-        return cls(
-            barcode=str(data["barcode"]),
-            quantity=int(data["quantity"]),
-            sale_price=Decimal(str(data["salePrice"])).quantize(CENT),
-            list_price=Decimal(str(data["listPrice"])).quantize(CENT),
-            currency_type=str(data["currencyType"]),
-        )
-
-    def wire(self) -> dict[str, Any]:
-        """The item as sent: prices as JSON numbers. At most 14 significant digits, so
-        ``float`` keeps them exactly and prints them the same way every time."""
-        return {
-            "barcode": self.barcode,
-            "quantity": self.quantity,
-            "salePrice": float(self.sale_price),
-            "listPrice": float(self.list_price),
-            "currencyType": self.currency_type,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedChunk:
-    index: int
-    items: tuple[InventoryItem, ...]
-    body_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,123 +79,6 @@ class PushResult:
 
 
 # --- pure steps ---------------------------------------------------------------------
-
-
-def _item_error(
-    errors: list[UserInputError], index: int, name: str, message: str, code: str = "INVALID_INPUT"
-) -> None:
-    errors.append(UserInputError(code, message, ["input", "items", str(index), name]))
-
-
-def _price(value: Decimal, index: int, name: str, errors: list[UserInputError]) -> Decimal:
-    try:
-        finite = value.is_finite()
-        exact = finite and abs(value) < MAX_PRICE and value == value.quantize(CENT)
-    except InvalidOperation:
-        exact = False
-    if not exact:
-        _item_error(
-            errors, index, name, f"{name} must be a number below 10^12 with at most two decimals"
-        )
-    elif value < 0:
-        _item_error(errors, index, name, f"{name} must not be negative")
-    else:
-        return value.quantize(CENT)
-    return Decimal(0)
-
-
-def validate_items(items: Sequence[ItemInput], *, max_items: int) -> list[InventoryItem]:
-    """The items, checked and normalized; raises the caller's mistakes as userErrors.
-
-    A salePrice above the listPrice is accepted: the marketplace fails that item.
-    """
-    if not items:
-        raise UserInputError("INVALID_INPUT", "items must not be empty", ["input", "items"])
-    if len(items) > max_items:
-        raise UserInputError(
-            "TOO_MANY_ITEMS",
-            f"at most {max_items} items per push (got {len(items)})",
-            ["input", "items"],
-        )
-    errors: list[UserInputError] = []
-    valid: list[InventoryItem] = []
-    for index, item in enumerate(items):
-        before = len(errors)
-        barcode = item.barcode.strip()
-        if not barcode:
-            _item_error(errors, index, "barcode", "barcode must not be empty")
-        elif len(barcode) > MAX_BARCODE:
-            _item_error(
-                errors, index, "barcode", f"barcode must be at most {MAX_BARCODE} characters"
-            )
-        if item.quantity < 0:
-            _item_error(errors, index, "quantity", "quantity must not be negative")
-        sale_price = _price(item.sale_price, index, "salePrice", errors)
-        list_price = _price(item.list_price, index, "listPrice", errors)
-        currency = normalize_currency(item.currency_type or DEFAULT_CURRENCY)
-        if currency is None:
-            _item_error(
-                errors,
-                index,
-                "currencyType",
-                "currencyType must be an ISO 4217 code",
-                code="INVALID_CURRENCY",
-            )
-        if len(errors) >= MAX_REPORTED_ERRORS:
-            break
-        if len(errors) == before and currency is not None:
-            valid.append(InventoryItem(barcode, item.quantity, sale_price, list_price, currency))
-    if errors:
-        raise InventoryInputError(errors[:MAX_REPORTED_ERRORS])
-    return valid
-
-
-def coalesce(items: Iterable[InventoryItem]) -> list[InventoryItem]:
-    """One item per barcode; the last occurrence wins."""
-    latest: dict[str, InventoryItem] = {}
-    for item in items:
-        latest[item.barcode] = item
-    return list(latest.values())
-
-
-def select_changed(
-    items: Iterable[InventoryItem], confirmed: Mapping[str, InventoryItem], *, force: bool
-) -> tuple[list[InventoryItem], int]:
-    """(items to send, number skipped because they equal the confirmed state)."""
-    candidates = list(items)
-    if force:
-        return candidates, 0
-    changed = [item for item in candidates if confirmed.get(item.barcode) != item]
-    return changed, len(candidates) - len(changed)
-
-
-def chunk_body(items: Iterable[InventoryItem]) -> bytes:
-    """The bytes the marketplace client sends for these items (in this order)."""
-    return canonical_inventory_body([item.wire() for item in items])
-
-
-def body_hash(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def chunk_items(items: Iterable[InventoryItem], size: int) -> list[PlannedChunk]:
-    """Items sorted by barcode, cut into chunks of ``size`` (0-based indexes)."""
-    ordered = sorted(items, key=lambda item: item.barcode)
-    chunks: list[PlannedChunk] = []
-    for index, start in enumerate(range(0, len(ordered), size)):
-        part = tuple(ordered[start : start + size])
-        chunks.append(PlannedChunk(index, part, body_hash(chunk_body(part))))
-    return chunks
-
-
-def is_write_effective(
-    *, dry_run: bool, force_write: bool, write_enabled: bool, force_write_allowed: bool
-) -> bool:
-    return not dry_run and (write_enabled or (force_write and force_write_allowed))
-
-
-def dedup_key(store_id: object, hash_hex: str, write_effective: bool) -> str:
-    return f"marketsync:inventory:dedup:{store_id}:{hash_hex}:{int(write_effective)}"
 
 
 # --- with the database and Redis ----------------------------------------------------
@@ -383,7 +201,7 @@ async def _enqueue_chunks(
             await rt.redis.delete(*claimed)  # nothing was enqueued: later pushes may send
         raise
     for job in jobs:  # doorbells after commit; the scheduler re-rings any that get lost
-        await rt.dispatcher.send(PUSH_ACTOR, str(job.id))
+        await rt.dispatcher.send(Actor.PUSH_INVENTORY, str(job.id))
     return outcomes
 
 
@@ -397,7 +215,7 @@ async def _claim(rt: Runtime, key: str, job_id: uuid.UUID, window: int) -> uuid.
         holder = await rt.redis.get(key)
         if holder is not None:  # else it expired between the two calls: claim again
             return uuid.UUID(_text(holder))
-    raise RuntimeError("inventory dedup claim did not settle")
+    raise ContentionError("inventory dedup claim did not settle")
 
 
 async def release_dedup_claim(*, rt: Runtime, job: Job) -> None:

@@ -24,7 +24,7 @@ from marketsync.models.enums import SyncLogStatus
 from marketsync.runtime import Runtime
 from marketsync.services.retry import sync_log_next_retry_at
 
-log = structlog.get_logger(__name__)
+logger = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ async def validate_with_marketplace(
     except RateLimitError as exc:
         return Outcome(SyncLogStatus.RATE_LIMITED, exc.error_detail, retry_after_s=exc.retry_after)
     except MarketplaceError as exc:
-        log.warning(
+        logger.warning(
             "marketplace_call_failed",
             store_id=str(store.id),
             error=type(exc).__name__,

@@ -11,7 +11,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from marketsync.crypto import SecretBox
-from marketsync.errors import NotFoundError, UserInputError
+from marketsync.errors import ContentionError, NotFoundError, UserInputError
 from marketsync.models import Store
 from marketsync.models.enums import Marketplace
 from marketsync.services.currencies import normalize_currency
@@ -73,7 +73,7 @@ async def register_store(
             return RegisteredStore(store=await Store.create(**key, **fields), created=True)
         except IntegrityError:
             continue  # a concurrent call created it first: update that row
-    raise RuntimeError("store upsert did not settle")
+    raise ContentionError("store upsert did not settle")
 
 
 async def get_store(*, store_id: uuid.UUID, organization_id: str) -> Store:

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from redis.exceptions import LockError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from marketsync.errors import LockLostError
+from marketsync.locks import LeasedLock
 from marketsync.metrics import SYNC_LOGS_RETRIED, SYNC_RUNS
 from marketsync.models import Job, Store, SyncLog
 from marketsync.models.enums import (
@@ -87,8 +88,8 @@ async def run_store_sync(*, rt: Runtime, job_id: uuid.UUID) -> None:
     if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
         return  # unknown, or finished already: a redelivered message changes nothing
     store = await Store.get(id=job.store_id)
-    lock = rt.redis.lock(lock_key(store.id), timeout=rt.settings.sync_lock_ttl_s, blocking=False)
-    if not await lock.acquire():
+    lock = LeasedLock(rt.redis, lock_key(store.id), ttl_s=rt.settings.sync_lock_ttl_s)
+    if not await lock.try_acquire():
         await _finish_skipped(job)
         log.info("store_sync_skipped", store_id=str(store.id), job_id=str(job.id))
         return
@@ -97,7 +98,7 @@ async def run_store_sync(*, rt: Runtime, job_id: uuid.UUID) -> None:
     finally:
         try:
             await lock.release()
-        except LockError:
+        except LockLostError:
             log.warning("store_sync_lock_lost", store_id=str(store.id), job_id=str(job.id))
 
 
@@ -111,7 +112,7 @@ async def _finish_skipped(job: Job) -> None:
     )
 
 
-async def _run_locked(rt: Runtime, job: Job, store: Store, lock: Any) -> None:
+async def _run_locked(rt: Runtime, job: Job, store: Store, lock: LeasedLock) -> None:
     started = time.monotonic()
     now = datetime.now(UTC)
     async with in_transaction() as conn:
@@ -149,7 +150,7 @@ async def _run_locked(rt: Runtime, job: Job, store: Store, lock: Any) -> None:
     await _finish(rt, job, store, counts, started, remaining=remaining, error=None)
 
 
-async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts) -> int:
+async def _work_through(rt: Runtime, store: Store, lock: LeasedLock, counts: RunCounts) -> int:
     """Retry due logs chunk by chunk; two chunks overlap so no call slot idles at a boundary.
 
     Chunks are taken by keyset on (created_at, id), so the next chunk never picks up
@@ -175,7 +176,7 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
             batch.add(outcome.status)
             SYNC_LOGS_RETRIED.labels(outcome.status.value).inc()
         counts.merge(batch)
-        await lock.reacquire()
+        await lock.renew()
         await rt.publish_status(store.id)
         log.info(
             "store_sync_batch",

@@ -20,12 +20,12 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from marketsync.errors import NotFoundError
+from marketsync.messages import Actor
 from marketsync.models import Job, Store
 from marketsync.models.enums import JobStatus, JobType
 from marketsync.runtime import Runtime
 
 log = structlog.get_logger(__name__)
-SYNC_ACTOR = "sync_store"
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 RESEND_AFTER_S = 30
 RESEND_BATCH = 500
@@ -68,7 +68,7 @@ async def enqueue_store_sync(*, rt: Runtime, store_id: uuid.UUID) -> tuple[Job, 
 async def _ring(rt: Runtime, job: Job) -> bool:
     """Send the job's doorbell; on failure the job stays QUEUED for the sweep."""
     try:
-        await rt.dispatcher.send(SYNC_ACTOR, str(job.id))
+        await rt.dispatcher.send(Actor.SYNC_STORE, str(job.id))
     except Exception as error:
         log.warning(
             "sync_enqueue_deferred",

@@ -16,13 +16,12 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from marketsync.ids import new_id
 from marketsync.isotime import format_utc
+from marketsync.messages import Actor
 from marketsync.models import WebhookDelivery, WebhookEndpoint, WebhookEventRecord
 from marketsync.models.enums import WebhookEventType
 from marketsync.runtime import Runtime
 
 log = structlog.get_logger(__name__)
-
-DELIVER_ACTOR = "deliver_webhook"
 
 
 async def emit_event(
@@ -77,7 +76,7 @@ async def ring_deliveries(*, rt: Runtime, delivery_ids: list[uuid.UUID]) -> None
     """
     for delivery_id in delivery_ids:
         try:
-            await rt.dispatcher.send(DELIVER_ACTOR, str(delivery_id))
+            await rt.dispatcher.send(Actor.DELIVER_WEBHOOK, str(delivery_id))
         except Exception as exc:  # the sweep is the guarantee; the caller's work is done
             log.warning(
                 "webhook_doorbell_lost", delivery_id=str(delivery_id), error=type(exc).__name__

@@ -13,10 +13,12 @@ from marketsync.models import InventoryBatch, InventoryItemState, Job
 from marketsync.models.enums import JobStatus, JobType
 from marketsync.runtime import Runtime
 from marketsync.services.due_work import enqueue_due_work
-from marketsync.services.inventory.push import InventoryItem, ItemInput, dedup_key, push_inventory
+from marketsync.services.inventory.items import InventoryItem, ItemInput
+from marketsync.services.inventory.job_rows import ring_stale_inventory_jobs
+from marketsync.services.inventory.planning import dedup_key
+from marketsync.services.inventory.push import push_inventory
 from marketsync.services.inventory.runner import (
     PUSH_MAX_ATTEMPTS,
-    ring_stale_inventory_jobs,
     run_inventory_poll,
     run_inventory_push,
 )

@@ -20,11 +20,18 @@ from marketsync.models import DeliveryAttempt, Job, WebhookDelivery, WebhookEven
 from marketsync.models.enums import DeliveryStatus, JobStatus
 from marketsync.services.due_work import enqueue_due_work
 from marketsync.services.sync.enqueue import enqueue_store_sync
-from marketsync.services.webhooks.delivery import deliver, deliver_due
+from marketsync.services.webhooks.delivery import deliver_due
 from marketsync.webhooks.sender import build_webhook_session
 from tests.conftest import ORG, Api, import_order, register_store
 from tests.support.webhook_receivers import Answer, ScriptedReceiver, eventually, serve_receiver
-from tests.support.webhooks import attempts, delivery, emit, endpoint, register_webhook
+from tests.support.webhooks import (
+    attempts,
+    deliver_one,
+    delivery,
+    emit,
+    endpoint,
+    register_webhook,
+)
 
 SHORT = [0.2, 0.2, 0.2]
 Check = Callable[[], Awaitable[bool]]
@@ -247,9 +254,7 @@ async def test_two_workers_never_send_one_delivery_at_once(api: Api) -> None:
     async with serve_receiver(Answer(200, delay_s=0.2)) as receiver:
         await register_webhook(api, receiver.url)
         (delivery_id,) = await emit(api.rt, ring=False)
-        outcomes = await asyncio.gather(
-            *(deliver(rt=api.rt, delivery_id=delivery_id) for _ in range(4))
-        )
+        outcomes = await asyncio.gather(*(deliver_one(api.rt, delivery_id) for _ in range(4)))
 
     sent = [outcome for outcome in outcomes if outcome is not None]
     assert len(sent) == 1
@@ -257,7 +262,7 @@ async def test_two_workers_never_send_one_delivery_at_once(api: Api) -> None:
     assert len(receiver.received) == 1
     assert len(await attempts(delivery_id)) == 1
     # A finished delivery is left alone.
-    assert await deliver(rt=api.rt, delivery_id=delivery_id) is None
+    assert await deliver_one(api.rt, delivery_id) is None
 
 
 async def test_an_endpoint_is_deactivated_after_consecutive_exhausted_deliveries(
@@ -311,7 +316,7 @@ async def test_a_delivery_of_an_inactive_endpoint_waits_for_its_reactivation(api
         hook.consecutive_failures = 20
         await hook.save()
 
-        assert await deliver(rt=api.rt, delivery_id=delivery_id) is None
+        assert await deliver_one(api.rt, delivery_id) is None
         assert (await enqueue_due_work(rt=api.rt))["dueDeliveries"] == 0
         waiting = await delivery(delivery_id)
         await register_webhook(api, receiver.url)  # reactivates
@@ -337,7 +342,7 @@ async def test_the_guard_refuses_a_private_target_again_at_send_time(api: Api, h
         )
         async with build_webhook_session(allow_private=False) as session:
             guarded = dataclasses.replace(api.rt, settings=guarded_settings, webhook_http=session)
-            outcome = await deliver(rt=guarded, delivery_id=delivery_id)
+            outcome = await deliver_one(guarded, delivery_id)
 
     assert outcome is not None
     assert (outcome.status, outcome.attempt, outcome.response_status) == (

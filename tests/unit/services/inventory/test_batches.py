@@ -13,7 +13,8 @@ from marketsync.errors import (
     RateLimitError,
     TransportError,
 )
-from marketsync.services.inventory.runner import batch_results, push_retry_delay
+from marketsync.services.inventory.batches import batch_results
+from marketsync.services.inventory.runner import push_retry_delay
 
 PUSHED = [
     {
