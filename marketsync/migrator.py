@@ -61,12 +61,31 @@ async def make_migration(database_url: str, name: str, root: Path = MIGRATIONS_R
     if not (location / APP).exists():
         await command.init_migrations(safe=True)
         return "initial"
+    _reset_aerich_state()
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         await command.init(offline=True)
         return await command.migrate(name=name, no_input=True, offline=True)
     finally:
         await Tortoise.close_connections()
+
+
+def _reset_aerich_state() -> None:
+    """aerich keeps a migration's operators in class attributes and never clears them, so
+    a second dialect generated in the same process would inherit the first one's SQL."""
+    from aerich.migrate import Migrate
+
+    for name in (
+        "upgrade_operators",
+        "downgrade_operators",
+        "_upgrade_fk_m2m_index_operators",
+        "_downgrade_fk_m2m_index_operators",
+        "_upgrade_m2m",
+        "_downgrade_m2m",
+    ):
+        setattr(Migrate, name, [])
+    Migrate._rename_fields = {}
+    Migrate._rename_models = {}
 
 
 async def _applied_versions() -> list[str]:

@@ -29,6 +29,12 @@ class Job(Model):
     write_effective = fields.BooleanField(default=False)
     chunk_index = fields.IntField(null=True)
     parent_job_id = fields.UUIDField(null=True)
+    # When a QUEUED job is due (an inventory retry or poll rung with a delay); the
+    # scheduler's sweep re-rings only jobs past it. Null: due now.
+    next_run_at = fields.DatetimeField(null=True)
+    # The store's id while a store sync is QUEUED, null otherwise: unique, so a store has
+    # at most one queued sync however many enqueuers race (NULLs never collide).
+    queued_slot = fields.UUIDField(null=True, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

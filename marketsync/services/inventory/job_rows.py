@@ -95,7 +95,8 @@ async def retry_job_later(
         status=JobStatus.QUEUED,
         updated_at=now,
         error=error,
-        summary={**summary, "nextRunAt": next_run.isoformat()},
+        summary=summary,
+        next_run_at=next_run,
     )
     await rt.dispatcher.send_delayed(_ACTORS[job.type], str(job.id), delay_s=delay_s)
 
@@ -138,10 +139,4 @@ async def ring_stale_inventory_jobs(*, rt: Runtime) -> int:
 
 
 def _due_at(job: Job) -> datetime:
-    next_run = (job.summary or {}).get("nextRunAt")
-    if isinstance(next_run, str):
-        try:
-            return datetime.fromisoformat(next_run)
-        except ValueError:
-            pass
-    return job.updated_at
+    return job.next_run_at or job.updated_at

@@ -150,10 +150,8 @@ async def _record_batch(
             type=JobType.INVENTORY_POLL,
             parent_job_id=job.id,
             payload={"batchRequestId": batch_request_id},
-            summary={
-                "batchRequestId": batch_request_id,
-                "nextRunAt": (now + timedelta(seconds=interval)).isoformat(),
-            },
+            summary={"batchRequestId": batch_request_id},
+            next_run_at=now + timedelta(seconds=interval),
             using_db=conn,
         )
         await finish_job(

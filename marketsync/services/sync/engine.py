@@ -109,6 +109,7 @@ async def _finish_skipped(job: Job) -> None:
         finished_at=now,
         updated_at=now,
         summary={"skipped": "already_running"},
+        queued_slot=None,
     )
 
 
@@ -120,7 +121,11 @@ async def _run_locked(rt: Runtime, job: Job, store: Store, lock: LeasedLock) -> 
             Job.filter(id=job.id)
             .using_db(conn)
             .update(
-                status=JobStatus.RUNNING, started_at=now, attempts=F("attempts") + 1, updated_at=now
+                status=JobStatus.RUNNING,
+                started_at=now,
+                attempts=F("attempts") + 1,
+                updated_at=now,
+                queued_slot=None,  # the store may queue its next sync now
             )
         )
         await (

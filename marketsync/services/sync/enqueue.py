@@ -18,8 +18,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from tortoise.exceptions import IntegrityError
 
-from marketsync.errors import NotFoundError
+from marketsync.errors import ContentionError, NotFoundError
 from marketsync.messages import Actor
 from marketsync.models import Job, Store
 from marketsync.models.enums import JobStatus, JobType
@@ -60,9 +61,35 @@ async def enqueue_store_sync(*, rt: Runtime, store_id: uuid.UUID) -> tuple[Job, 
         racing = await active_sync_job(rt=rt, store_id=store_id)
         if racing is not None:
             return racing, False
-    job = await Job.create(store_id=store_id, type=JobType.STORE_SYNC)
+    await _expire_stale_queued(rt, store_id)
+    try:
+        job = await Job.create(store_id=store_id, type=JobType.STORE_SYNC, queued_slot=store_id)
+    except IntegrityError:  # another enqueuer won the store's queued slot
+        holder = await Job.filter(queued_slot=store_id).first()
+        if holder is None:
+            raise ContentionError("the store's queued sync slot did not settle") from None
+        return holder, False
     await _ring(rt, job)
     return job, True
+
+
+async def _expire_stale_queued(rt: Runtime, store_id: uuid.UUID) -> None:
+    """A QUEUED sync older than SYNC_LOCK_TTL_S never ran (its messages were lost or its
+    worker died first): it ends FAILED with a safe reason and frees the store's slot."""
+    now = datetime.now(UTC)
+    expired = await Job.filter(
+        queued_slot=store_id,
+        status=JobStatus.QUEUED,
+        created_at__lt=now - timedelta(seconds=rt.settings.sync_lock_ttl_s),
+    ).update(
+        status=JobStatus.FAILED,
+        queued_slot=None,
+        finished_at=now,
+        updated_at=now,
+        error="ExpiredError: the job did not start within SYNC_LOCK_TTL_S",
+    )
+    if expired:
+        log.warning("sync_job_expired", store_id=str(store_id), count=expired)
 
 
 async def _ring(rt: Runtime, job: Job) -> bool:

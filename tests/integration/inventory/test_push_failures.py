@@ -121,8 +121,8 @@ async def test_a_lost_connection_is_retried_then_fails(api: Api, store: Register
     assert (job.status, job.attempts, job.finished_at) == (JobStatus.QUEUED, 1, None)
     assert job.error is not None
     assert job.error.startswith("transport_error: ")
-    assert job.summary is not None
-    assert "nextRunAt" in job.summary
+    assert job.next_run_at is not None
+    assert job.next_run_at - job.updated_at == timedelta(seconds=5)
     assert dispatcher.sent[-1] == ("push_inventory", (str(job_id),), 5.0)
 
     for _ in range(PUSH_MAX_ATTEMPTS - 1):
@@ -207,8 +207,7 @@ async def test_the_scheduler_rings_again_only_for_overdue_jobs(
     later = await plan(rt, store, InventoryItem("C", 1, Decimal(1), Decimal(1), "TRY"))
     long_ago = datetime.now(UTC) - timedelta(minutes=5)
     await Job.filter(id__in=[overdue, later]).update(updated_at=long_ago)
-    next_run = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
-    await Job.filter(id=later).update(summary={"nextRunAt": next_run})
+    await Job.filter(id=later).update(next_run_at=datetime.now(UTC) + timedelta(minutes=5))
     dispatcher.sent.clear()
 
     counts = await enqueue_due_work(rt=rt)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -77,3 +78,48 @@ async def test_a_second_enqueue_answers_the_same_queued_job(api: Api) -> None:
 
     assert (created_first, created_second) == (True, False)
     assert second.id == first.id
+
+
+class RedisDown:
+    """A Redis stand-in whose every command fails, as in an outage."""
+
+    async def set(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("redis unreachable")
+
+
+async def test_racing_enqueuers_without_the_redis_guard_queue_one_job(api: Api) -> None:
+    store = await register_store(api)
+    recorder = Recorder()
+    rt = dataclasses.replace(api.rt, dispatcher=recorder, redis=RedisDown())  # type: ignore[arg-type]
+
+    # When ten enqueuers race for one store while Redis is down
+    results = await asyncio.gather(
+        *(enqueue_store_sync(rt=rt, store_id=uuid.UUID(store.id)) for _ in range(10))
+    )
+
+    # Then one job is queued, every caller answers it, and one message is sent
+    jobs = await Job.filter(store_id=uuid.UUID(store.id), type=JobType.STORE_SYNC)
+    assert len(jobs) == 1
+    assert {job.id for job, _ in results} == {jobs[0].id}
+    assert sum(created for _, created in results) == 1
+    assert recorder.sent == [("sync_store", (str(jobs[0].id),))]
+
+
+async def test_a_queued_job_that_never_ran_expires_failed_and_frees_the_store(api: Api) -> None:
+    store = await register_store(api)
+    recorder = Recorder()
+    rt = dataclasses.replace(api.rt, dispatcher=recorder)
+    stale, _ = await enqueue_store_sync(rt=rt, store_id=uuid.UUID(store.id))
+    long_ago = datetime.now(UTC) - timedelta(seconds=api.rt.settings.sync_lock_ttl_s + 1)
+    await Job.filter(id=stale.id).update(created_at=long_ago)
+
+    # When the store is enqueued again after the lock TTL
+    fresh, created = await enqueue_store_sync(rt=rt, store_id=uuid.UUID(store.id))
+
+    # Then the stale job ended FAILED with a safe reason, and a new one is queued
+    old = await Job.get(id=stale.id)
+    assert created is True
+    assert fresh.id != stale.id
+    assert (old.status, old.queued_slot) == (JobStatus.FAILED, None)
+    assert old.error == "ExpiredError: the job did not start within SYNC_LOCK_TTL_S"
+    assert (await Job.get(id=fresh.id)).queued_slot == uuid.UUID(store.id)
