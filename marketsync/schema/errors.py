@@ -1,7 +1,9 @@
 """Errors on the wire: domain errors get ``extensions.code``; anything unexpected is masked.
 
-Validation and parse errors (no original error) pass unchanged; a masked error is
-logged by Strawberry with its traceback, and its message never reaches the client.
+Validation and parse errors (no original error) pass unchanged. An unexpected error
+is logged once by ``log_unexpected`` (called from the schema's ``process_errors``)
+with its path, operation and error class, and the client gets "Internal server
+error." with code INTERNAL_SERVER_ERROR, never the exception's text.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What a scheduler tick enqueues: due store syncs (and, as they land, other sweeps).
+"""What a scheduler tick asks for: due store syncs, queued syncs whose message was lost,
+overdue webhook deliveries and inventory jobs. It only rings doorbells; workers work.
 
 Stores are scanned by keyset pagination on (created_at, id), never OFFSET. A store
 is skipped when it was synced within SCHEDULER_THROTTLE_S, when a sync of it is

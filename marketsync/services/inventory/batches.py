@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""A marketplace's batch answer: when it is complete, and the state it confirms.
+
+A stock/price batch is complete when every pushed item has a final status
+(SUCCESS or FAILED); then its SUCCESS items become the store's confirmed state, in
+the same transaction as the batch's result and the poll job's end.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Inventory items as a caller sends them: validation, normalization, coalescing.
+
+Pure functions of plain values (no database), so they are tested alone. Every wrong
+field is reported with its path (``items.3.salePrice``), up to MAX_REPORTED_ERRORS;
+prices are fixed-point with two decimals; the last occurrence of a barcode wins.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""TODO docstring."""
+"""The inventory job rows' state machine, and the scheduler's sweep over them.
+
+QUEUED → RUNNING is a conditional update (a duplicated message claims nothing);
+RUNNING ends SUCCESS or FAILED, or goes back to QUEUED with ``next_run_at`` and a
+delayed doorbell. The sweep rings again for QUEUED jobs whose doorbell is overdue by
+STALE_GRACE_S and puts back polls stuck in RUNNING; a push stuck in RUNNING is left
+alone, since whether it reached the marketplace is unknown.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""TODO docstring."""
+"""Planning a push: diff against the confirmed state, chunk, hash, dedup keys.
+
+A chunk's body is the exact bytes the marketplace client sends, and its ``bodyHash``
+their sha256, so the same items give the same hash whatever their order in the
+request. Dedup is per (store, bodyHash, effective write or not).
+"""
 
 from __future__ import annotations
 

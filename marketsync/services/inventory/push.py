@@ -13,7 +13,7 @@ tested without a database. ``push_inventory`` adds the I/O around them:
    INVENTORY_DEDUP_WINDOW_S; a chunk whose claim is held answers the holder's job
    and is not enqueued again (two identical concurrent pushes: one sends);
 5. the chunk jobs are written in one transaction, and only then are their
-   doorbells rung (``inventory_jobs`` runs them).
+   doorbells rung (``runner.py`` runs them).
 
 Prices are fixed-point with two decimals in the database and in job payloads
 (strings), and JSON numbers on the wire (the marketplace compares them as numbers).

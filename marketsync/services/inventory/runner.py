@@ -1,4 +1,4 @@
-"""Running inventory jobs: push a chunk, poll its batch, re-ring lost doorbells.
+"""Running inventory jobs: push a chunk, poll its batch (the sweep: ``job_rows.py``).
 
 A message carries a job id; the job row is the truth. Each run first claims its job
 (QUEUED → RUNNING by a conditional update), so a redelivered or duplicated message
