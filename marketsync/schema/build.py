@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from marketsync.schema.descriptions import apply_descriptions
 from marketsync.schema.errors import CodedErrors, log_unexpected
 from marketsync.schema.hygiene import InputHygiene
 from marketsync.schema.limits import DocumentLimits
@@ -35,7 +36,7 @@ class MarketsyncSchema(strawberry.Schema):
 
 
 def build_schema(*, query: type, mutation: type, subscription: type) -> MarketsyncSchema:
-    return MarketsyncSchema(
+    schema = MarketsyncSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
@@ -49,3 +50,5 @@ def build_schema(*, query: type, mutation: type, subscription: type) -> Marketsy
             InputHygiene,  # last: its check runs after ValidationCache has set the errors
         ],
     )
+    apply_descriptions(schema._schema)
+    return schema
