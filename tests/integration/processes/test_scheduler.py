@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +40,12 @@ async def test_two_schedulers_enqueue_each_due_store_once(deployment: Deployment
     assert idle not in jobs
     queued = await deployment.redis.llen("dramatiq:sync")
     assert queued == 2
+    # Both ticks may share one interval bucket (one takes it, the other says so) or, on a
+    # slow machine, fall in two: either way the two due stores were enqueued once in all.
     ticks = [p.output() for p in schedulers]
-    assert sum("enqueuedJobs=2" in out for out in ticks) == 1, ticks
-    assert sum("scheduler_tick_taken" in out for out in ticks) == 1, ticks
+    enqueued = [int(n) for out in ticks for n in re.findall(r"enqueuedJobs=(\d+)", out)]
+    assert sum(enqueued) == 2, ticks
+    assert len(enqueued) + sum("scheduler_tick_taken" in out for out in ticks) == 2, ticks
 
     await asyncio.sleep(1.1)  # SCHEDULER_INTERVAL_S=1: a new tick bucket
     again = deployment.stack.start("scheduler", "scheduler", "--once", env=fresh)
