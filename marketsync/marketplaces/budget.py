@@ -9,12 +9,17 @@ no deployment trips a marketplace's quota. Callers choose how long to wait:
     await budget.drain(m, account, retry_after_s)           # a 429 still happened
 
 **Algorithm.** GCRA, the token bucket stored as one number: the bucket's theoretical
-arrival time (TAT). With interval I = 1/rate, a take at ``now`` succeeds when
-``max(TAT, now) - now <= (burst - 1) * I`` and then moves TAT on by I; otherwise the
-caller is told ``TAT - now - (burst - 1) * I``, the time until one token is back. A
-full bucket is TAT <= now, so the stored value expires exactly when the bucket is
-full again. ``drain`` empties the bucket and blocks it: the next token comes after
-``max(Retry-After, I)``, one at a time after that.
+arrival time (TAT). With interval I = 1/rate, the next token is due in
+``wait = max(TAT, now) - now - (burst - 1) * I``. A take that accepts waiting up to
+``max_wait`` succeeds when ``wait <= max_wait``, moving TAT on by I: at once when
+``wait <= 0``, else the token is reserved and the caller sleeps ``wait`` before its
+call. Otherwise nothing is taken and the caller is told ``wait``. Reserving makes
+waiters first come, first served with one round trip each, instead of a herd that
+wakes at every token and asks again; a waiter cancelled in its sleep loses its token
+(the budget is under-spent, never over-spent). A full bucket is TAT <= now, so the
+stored value expires exactly when the bucket is full again. ``drain`` empties the
+bucket and blocks it: the next token comes after ``max(Retry-After, I)``, then one
+every I.
 
 **Where the buckets live.** With REDIS_URL: in Redis, taken by one Lua script that
 reads the Redis server's clock (``TIME``), so the processes' own clocks never matter
@@ -77,8 +82,9 @@ TIMEOUTS = Counter(
     ["marketplace"],
 )
 
-# KEYS[1]: the bucket. ARGV: interval (ms), burst, "take" | "drain", retry-after (ms).
-# Returns 0 when a token was taken (or the bucket drained), else the ms until one is back.
+# KEYS[1]: the bucket. ARGV: interval (ms), burst, then "take", max wait (ms) or
+# "drain", retry-after (ms). Returns {1, ms to sleep before the call} when a token was
+# taken (0: at once), {0, ms until one is available} when none was.
 TAKE_OR_TELL_WHEN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -86,16 +92,18 @@ local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
+local wait = 0
 if ARGV[3] == 'drain' then
   local blocked = now + math.max(tonumber(ARGV[4]), interval) + (burst - 1) * interval
   if blocked > tat then tat = blocked end
 else
-  local wait = tat - now - (burst - 1) * interval
-  if wait > 0 then return math.ceil(wait) end
+  wait = tat - now - (burst - 1) * interval
+  if wait > tonumber(ARGV[4]) then return {0, math.ceil(wait)} end
+  if wait < 0 then wait = 0 end
   tat = tat + interval
 end
 redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now))
-return 0
+return {1, math.ceil(wait)}
 """
 
 
@@ -104,9 +112,14 @@ class BudgetUnavailableError(Exception):
 
 
 class Buckets(Protocol):
-    """Where the buckets live: ``take`` answers 0.0 (taken) or the seconds until a token."""
+    """Where the buckets live.
 
-    async def take(self, key: str, limit: RateLimit) -> float: ...
+    ``take`` answers (True, seconds to sleep before the call; 0.0 for at once) when it
+    took a token, (False, seconds until one is available) when ``max_wait_s`` is too
+    short; then nothing was taken.
+    """
+
+    async def take(self, key: str, limit: RateLimit, max_wait_s: float) -> tuple[bool, float]: ...
 
     async def drain(self, key: str, limit: RateLimit, retry_after_s: float) -> None: ...
 
@@ -121,15 +134,15 @@ class LocalBuckets:
         self._clock = clock
         self._tat: dict[str, float] = {}
 
-    async def take(self, key: str, limit: RateLimit) -> float:
+    async def take(self, key: str, limit: RateLimit, max_wait_s: float) -> tuple[bool, float]:
         now = self._clock()
         interval = 1 / limit.rate_per_s
         tat = max(self._tat.get(key, now), now)
         wait = tat - now - (limit.burst - 1) * interval
-        if wait > 0:
-            return max(wait, MIN_SLEEP_S)
+        if wait > max_wait_s:
+            return False, max(wait, MIN_SLEEP_S)
         self._store(key, tat + interval, now)
-        return 0.0
+        return True, max(wait, 0.0)
 
     async def drain(self, key: str, limit: RateLimit, retry_after_s: float) -> None:
         now = self._clock()
@@ -150,26 +163,33 @@ class RedisBuckets:
         self._script = redis.register_script(TAKE_OR_TELL_WHEN)
         self._timeout = call_timeout_s
 
-    async def take(self, key: str, limit: RateLimit) -> float:
-        wait_ms = await self._run(key, limit, "take", 0)
-        return max(wait_ms / 1000, MIN_SLEEP_S) if wait_ms > 0 else 0.0
+    async def take(self, key: str, limit: RateLimit, max_wait_s: float) -> tuple[bool, float]:
+        taken, wait_ms = await self._run(key, limit, "take", math.floor(max_wait_s * 1000))
+        if taken:
+            return True, wait_ms / 1000
+        return False, max(wait_ms / 1000, MIN_SLEEP_S)
 
     async def drain(self, key: str, limit: RateLimit, retry_after_s: float) -> None:
         await self._run(key, limit, "drain", math.ceil(retry_after_s * 1000))
 
-    async def _run(self, key: str, limit: RateLimit, mode: str, retry_after_ms: int) -> int:
+    async def _run(self, key: str, limit: RateLimit, mode: str, ms: int) -> tuple[bool, int]:
         interval_ms = 1000 / limit.rate_per_s
         call: Awaitable[Any] = self._script(
-            keys=[key], args=[repr(interval_ms), limit.burst, mode, retry_after_ms]
+            keys=[key], args=[repr(interval_ms), limit.burst, mode, ms]
         )
         try:
-            return int(await asyncio.wait_for(call, self._timeout))
+            taken, wait_ms = await asyncio.wait_for(call, self._timeout)
         except (RedisError, OSError, TimeoutError) as error:
             raise BudgetUnavailableError(type(error).__name__) from error
+        return bool(taken), int(wait_ms)
 
 
 class Budget:
-    """The rate budgets of one process. A marketplace without a limit is not budgeted."""
+    """The rate budgets of one process. A marketplace without a limit is not budgeted.
+
+    ``clock`` is the in-process fall-back's clock and ``sleep`` how a reserved token is
+    waited for; tests pass a fake pair, so bucket arithmetic is checked without waiting.
+    """
 
     def __init__(
         self,
@@ -186,7 +206,6 @@ class Budget:
         self._buckets = buckets
         self._fallback = LocalBuckets(clock=clock)
         self._degraded = False
-        self._clock = clock
         self._sleep = sleep
         self._hmac_key = HKDF(
             algorithm=hashes.SHA256(), length=32, salt=None, info=b"marketsync rate budget"
@@ -211,8 +230,9 @@ class Budget:
         limit = self.limit_for(marketplace)
         if limit is None:
             return None
-        wait = await self._take(marketplace, self.bucket_key(marketplace, account), limit)
-        return wait if wait > 0 else None
+        key = self.bucket_key(marketplace, account)
+        taken, wait = await self._take(marketplace, key, limit, 0.0)
+        return None if taken else wait
 
     async def acquire_within(
         self, marketplace: str, account: str, *, timeout_s: float
@@ -220,22 +240,21 @@ class Budget:
         """Wait up to ``timeout_s`` for a token: None when taken, else (taking nothing)
         the seconds from now until the budget allows one.
 
-        Sleeps for the time the bucket tells, never polls; gives up at once when the
-        told time is past the timeout, instead of sleeping to the deadline for nothing.
+        One round trip: the token is reserved and this sleeps until it is due; when it
+        is due later than the timeout, this answers at once instead of sleeping to the
+        deadline for nothing.
         """
         limit = self.limit_for(marketplace)
         if limit is None:
             return None
         key = self.bucket_key(marketplace, account)
-        deadline = self._clock() + timeout_s
-        while True:
-            wait = await self._take(marketplace, key, limit)
-            if wait <= 0:
-                return None
-            if wait > deadline - self._clock():
-                TIMEOUTS.labels(marketplace.lower()).inc()
-                return wait
+        taken, wait = await self._take(marketplace, key, limit, max(timeout_s, 0.0))
+        if not taken:
+            TIMEOUTS.labels(marketplace.lower()).inc()
+            return wait
+        if wait > 0:
             await self._sleep(wait)
+        return None
 
     async def acquire(self, marketplace: str, account: str, *, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for a token; False (nothing taken) when none came."""
@@ -256,15 +275,17 @@ class Budget:
         else:
             self._recovered()
 
-    async def _take(self, marketplace: str, key: str, limit: RateLimit) -> float:
+    async def _take(
+        self, marketplace: str, key: str, limit: RateLimit, max_wait_s: float
+    ) -> tuple[bool, float]:
         assert self._buckets is not None  # a limit implies buckets (see __init__)
         try:
-            wait = await self._buckets.take(key, limit)
+            answer = await self._buckets.take(key, limit, max_wait_s)
         except BudgetUnavailableError as error:
             self._fell_back(marketplace, error)
-            return await self._fallback.take(key, limit)
+            return await self._fallback.take(key, limit, max_wait_s)
         self._recovered()
-        return wait
+        return answer
 
     def _fell_back(self, marketplace: str, error: BudgetUnavailableError) -> None:
         FALLBACKS.labels(marketplace.lower()).inc()
