@@ -102,7 +102,7 @@ else
   if wait < 0 then wait = 0 end
   tat = tat + interval
 end
-redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now))
+redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.max(1, math.ceil(tat - now)))
 return {1, math.ceil(wait)}
 """
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 
 from marketsync.config import RateLimit
 from marketsync.marketplaces.budget import (
@@ -155,6 +156,25 @@ async def test_contract_drain_honours_retry_after(
     empty = await budget.try_acquire("shopify", f"{account}-2")
     assert empty is not None
     assert 0.05 < empty <= 0.1
+
+
+async def test_contract_extreme_rates(
+    make_budget: Callable[[dict[str, RateLimit]], Budget], account: str
+) -> None:
+    before = REGISTRY.get_sample_value(
+        "marketsync_rate_budget_fallbacks_total", {"marketplace": "trendyol"}
+    )
+    fast = make_budget({"trendyol": RateLimit(1e9, 1), "etsy": RateLimit(0.001, 1)})
+    # An interval below the clock's resolution still grants (and still names a TTL).
+    assert [await fast.try_acquire("trendyol", account) for _ in range(50)] == [None] * 50
+    assert await fast.try_acquire("etsy", account) is None
+    slow = await fast.try_acquire("etsy", account)
+    assert slow is not None
+    assert 999 < slow <= 1000
+    after = REGISTRY.get_sample_value(
+        "marketsync_rate_budget_fallbacks_total", {"marketplace": "trendyol"}
+    )
+    assert after == before  # answered by the buckets under test, not the fall-back
 
 
 # --- Redis itself ---------------------------------------------------------------------
