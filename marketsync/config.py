@@ -7,6 +7,9 @@ marketplace). ``get_settings()`` reads the environment once per process.
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
 
@@ -14,6 +17,64 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MARKETPLACES = ("etsy", "shopify", "amazon", "trendyol")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One token bucket: ``rate_per_s`` tokens a second, at most ``burst`` stored."""
+
+    rate_per_s: float
+    burst: int
+
+
+# The contract's defaults in live mode (the marketplaces' documented quotas, rounded down).
+DEFAULT_RATE_LIMITS = "TRENDYOL=5/s:50,ETSY=10/s:10,SHOPIFY=2/s:40,AMAZON=0.5/s:30"
+_RATE_PAIR = re.compile(r"^([A-Za-z]+)=(?:(off)|([0-9]+(?:\.[0-9]+)?)/s:([0-9]+))$", re.IGNORECASE)
+
+
+def parse_rate_limits(value: str) -> dict[str, RateLimit | None]:
+    """``NAME=RATE/s:BURST`` pairs, comma-separated, by lower-case marketplace name.
+
+    ``NAME=off`` (an addition to the contract) names a marketplace with no budget, so
+    that live mode can run one without. A bad pair raises ValueError naming the
+    variable: Settings() fails at start-up instead of a worker failing at its first call.
+    """
+    limits: dict[str, RateLimit | None] = {}
+    for raw in value.split(","):
+        pair = raw.strip().replace(" ", "")
+        if not pair:
+            continue
+        match = _RATE_PAIR.match(pair)
+        if match is None:
+            raise ValueError(
+                f"MARKETPLACE_RATE_LIMITS: {raw.strip()!r} is not NAME=RATE/s:BURST or NAME=off"
+            )
+        name, off, rate, burst = match.groups()
+        name = name.lower()
+        if name not in MARKETPLACES:
+            raise ValueError(f"MARKETPLACE_RATE_LIMITS: unknown marketplace {name.upper()!r}")
+        if name in limits:
+            raise ValueError(f"MARKETPLACE_RATE_LIMITS: {name.upper()} is given twice")
+        if off:
+            limits[name] = None
+            continue
+        rate_per_s, size = float(rate), int(burst)
+        if not (math.isfinite(rate_per_s) and rate_per_s > 0) or size < 1:
+            raise ValueError(
+                f"MARKETPLACE_RATE_LIMITS: {name.upper()} needs a rate above 0 and a burst of 1+"
+            )
+        limits[name] = RateLimit(rate_per_s, size)
+    return limits
+
+
+def effective_rate_limits(
+    configured: dict[str, RateLimit | None] | None, *, live: bool
+) -> dict[str, RateLimit]:
+    """The buckets in force: in live mode the defaults, overridden pair by pair by
+    MARKETPLACE_RATE_LIMITS; in mock mode only what the variable names."""
+    merged = dict(parse_rate_limits(DEFAULT_RATE_LIMITS)) if live else {}
+    merged.update(configured or {})
+    return {name: limit for name, limit in merged.items() if limit is not None}
 
 
 class Settings(BaseSettings):
@@ -60,6 +121,8 @@ class Settings(BaseSettings):
     inventory_poll_max_attempts: int = Field(30, ge=1)
 
     marketplace_timeout_s: float = Field(10, gt=0)
+    # None: unset (live mode applies the defaults, mock mode has no budget).
+    marketplace_rate_limits: Annotated[dict[str, RateLimit | None] | None, NoDecode] = None
     secret_key: SecretStr | None = None
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
@@ -77,6 +140,13 @@ class Settings(BaseSettings):
     def _split_schedule(cls, value: object) -> object:
         if isinstance(value, str):
             return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("marketplace_rate_limits", mode="before")
+    @classmethod
+    def _parse_rate_limits(cls, value: object) -> object:
+        if isinstance(value, str):
+            return parse_rate_limits(value)
         return value
 
     @field_validator("cors_allowed_origins", mode="before")
