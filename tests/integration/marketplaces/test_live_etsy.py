@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
