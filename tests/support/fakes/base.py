@@ -4,7 +4,7 @@ records each request, counts calls by kind, and can be told to misbehave.
 ``fail_next(kind, times)`` makes the next API calls (or, with ``token=True``, the next
 token exchanges) answer:
 
-    "429"           429 with ``Retry-After: 7`` and the marketplace's own body
+    "429"           429 with ``Retry-After: {retry_after_s}`` (7) and the marketplace's own body
     "429-bare"      429 without Retry-After
     "500"           500 with the marketplace's own error body
     "close"         the connection closed before any answer
@@ -56,6 +56,7 @@ class FakeServer:
         self.seen: list[Seen] = []
         self.calls: Counter[str] = Counter()
         self.failures = Failures()
+        self.retry_after_s = RETRY_AFTER_S
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -132,5 +133,5 @@ class FakeServer:
             raise ConnectionResetError("closed by the fake on purpose")
         if kind == "500":
             return web.json_response(self.error_body(500), status=500)
-        headers = {"Retry-After": str(RETRY_AFTER_S)} if kind == "429" else {}
+        headers = {"Retry-After": str(self.retry_after_s)} if kind == "429" else {}
         return web.json_response(self.error_body(429), status=429, headers=headers)
