@@ -123,8 +123,8 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
     settings = get_settings()
     if not settings.redis_url:
         raise click.ClickException("`marketsync worker` needs REDIS_URL (`dev` runs its own)")
-    if not settings.marketplace_base_url:
-        raise click.ClickException("`marketsync worker` needs MARKETPLACE_BASE_URL")
+    if not settings.marketplace_base_url and not settings.is_live:
+        raise click.ClickException("`marketsync worker` needs MARKETPLACE_BASE_URL (mock mode)")
     _check_secret_key()
     if metrics_port is not None:
         os.environ["dramatiq_prom_port"] = str(metrics_port)  # noqa: SIM112  (Dramatiq reads this name)

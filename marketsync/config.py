@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -123,6 +123,21 @@ class Settings(BaseSettings):
     marketplace_timeout_s: float = Field(10, gt=0)
     # None: unset (live mode applies the defaults, mock mode has no budget).
     marketplace_rate_limits: Annotated[dict[str, RateLimit | None] | None, NoDecode] = None
+    # Live marketplaces (contract "Live marketplaces"): `mock` speaks the mock dialect at
+    # MARKETPLACE_BASE_URL; `live` speaks each marketplace's own API at these base URLs.
+    marketplace_mode: Literal["mock", "live"] = "mock"
+    trendyol_api_url: str = "https://apigw.trendyol.com/integration"
+    etsy_api_url: str = "https://api.etsy.com"
+    etsy_token_url: str = "https://api.etsy.com/v3/public/oauth/token"  # noqa: S105  (a URL)
+    etsy_api_key: SecretStr | None = None  # `keystring:shared_secret`
+    shopify_api_url: str = "https://{shop}.myshopify.com"
+    shopify_api_version: str = "2026-01"
+    amazon_sp_api_url: str = "https://sellingpartnerapi-na.amazon.com"
+    amazon_lwa_url: str = "https://api.amazon.com/auth/o2/token"
+    amazon_lwa_client_id: str | None = None
+    amazon_lwa_client_secret: SecretStr | None = None
+    # An exchanged access token is reused until this many seconds before it expires.
+    marketplace_token_early_s: float = Field(60, ge=0)
     secret_key: SecretStr | None = None
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
@@ -165,6 +180,10 @@ class Settings(BaseSettings):
         if self.webhook_allow_private_targets is not None:
             return self.webhook_allow_private_targets
         return self.is_dev
+
+    @property
+    def is_live(self) -> bool:
+        return self.marketplace_mode == "live"
 
     @property
     def is_sqlite(self) -> bool:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +22,14 @@ from redis.exceptions import RedisError
 from marketsync.config import Settings
 from marketsync.crypto import SecretBox
 from marketsync.errors import ConfigurationError
+from marketsync.marketplaces.adapters.base import (
+    MarketplaceAdapter,
+    RateBudget,
+    StoreCredentials,
+)
 from marketsync.marketplaces.client import MarketplaceClient
+from marketsync.marketplaces.registry import Marketplaces
+from marketsync.models import Store
 from marketsync.webhooks.sender import build_webhook_session
 
 STATUS_CHANNEL_PREFIX = "marketsync:status:"
@@ -41,9 +49,42 @@ class Runtime:
     secrets: SecretBox
     redis: aioredis.Redis
     http: aiohttp.ClientSession
-    marketplace: MarketplaceClient
+    marketplace: MarketplaceClient  # the mock dialect's client (MARKETPLACE_MODE=mock)
     webhook_http: aiohttp.ClientSession
     dispatcher: Dispatcher
+    # The rate-budget hook: live adapters take a token from it before every call.
+    budget: RateBudget | None = None
+    marketplaces: Marketplaces = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.marketplaces = Marketplaces(
+            settings=self.settings,
+            http=self.http,
+            mock=self.marketplace,
+            cipher=self.secrets,
+            redis=None if self.settings.embedded_redis else self.redis,
+            budget=self.budget,
+            store_rotated_token=self._store_rotated_token,
+        )
+
+    def marketplace_for(self, store: Store, access_token: str | None = None) -> MarketplaceAdapter:
+        """The adapter that speaks for ``store``; ``access_token`` (decrypted) saves a
+        decrypt when a caller makes many calls for one store."""
+        return self.marketplaces.for_store(
+            StoreCredentials(
+                id=store.id,
+                marketplace=store.marketplace.value,
+                external_store_id=store.external_store_id,
+                access_token=access_token or self.secrets.decrypt(store.access_token_encrypted),
+            )
+        )
+
+    async def _store_rotated_token(self, store_id: uuid.UUID, refresh_token: str) -> None:
+        """A marketplace rotated the store's refresh token: the next exchange needs it."""
+        await Store.filter(id=store_id).update(
+            access_token_encrypted=self.secrets.encrypt(refresh_token)
+        )
+        log.info("store_refresh_token_rotated", store_id=str(store_id))
 
     async def publish_status(self, store_id: object) -> None:
         """Ring the doorbell: a store's sync status may have changed.

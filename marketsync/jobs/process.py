@@ -25,13 +25,13 @@ log = structlog.get_logger(__name__)
 async def open_process_runtime(settings: Settings, broker: Any) -> None:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     await open_connections()
-    if not settings.marketplace_base_url:
+    if not settings.marketplace_base_url and not settings.is_live:
         raise ConfigurationError("MARKETPLACE_BASE_URL is required outside `marketsync dev`")
     set_runtime(
         open_runtime(
             settings,
             dispatcher=BrokerDispatcher(broker),
-            marketplace_base_url=settings.marketplace_base_url,
+            marketplace_base_url=settings.marketplace_base_url or "",  # unused when live
         )
     )
 

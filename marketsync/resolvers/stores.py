@@ -29,6 +29,7 @@ async def register_store(info: Info, input: RegisterStoreInput) -> RegisterStore
             store_name=input.store_name,
             access_token=input.access_token,
             currency=input.currency,
+            check_shape=info.context.rt.settings.is_live,
         )
     except UserInputError as error:
         return RegisterStorePayload(user_errors=[UserError.from_error(error)])

@@ -104,11 +104,8 @@ async def _push(rt: Runtime, job: Job) -> None:
         return
     store = await Store.get(id=job.store_id)
     try:
-        batch_request_id = await rt.marketplace.push_inventory(
-            marketplace=store.marketplace.value,
-            access_token=rt.secrets.decrypt(store.access_token_encrypted),
-            items=[item.wire() for item in items],
-        )
+        adapter = rt.marketplace_for(store)
+        batch_request_id = await adapter.push_inventory([item.wire() for item in items])
     except MarketplaceError as exc:
         if exc.retryable and job.attempts < PUSH_MAX_ATTEMPTS:
             await retry_job_later(
@@ -189,11 +186,7 @@ async def _poll(rt: Runtime, job: Job) -> None:
     store = await Store.get(id=job.store_id)
     last_poll = job.attempts >= settings.inventory_poll_max_attempts
     try:
-        answer = await rt.marketplace.get_inventory_batch(
-            marketplace=store.marketplace.value,
-            access_token=rt.secrets.decrypt(store.access_token_encrypted),
-            batch_request_id=batch_request_id,
-        )
+        answer = await rt.marketplace_for(store).get_inventory_batch(batch_request_id)
     except MarketplaceError as exc:
         if exc.retryable and not last_poll:
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None

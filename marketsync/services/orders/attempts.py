@@ -41,12 +41,8 @@ async def validate_with_marketplace(
     """One validate call; ``access_token`` saves a decrypt when a caller makes many."""
     try:
         with MARKETPLACE_LATENCY.time():
-            result = await rt.marketplace.validate_receipt(
-                marketplace=store.marketplace.value,
-                access_token=access_token or rt.secrets.decrypt(store.access_token_encrypted),
-                receipt=receipt,
-                currency=store.currency,
-            )
+            adapter = rt.marketplace_for(store, access_token)
+            result = await adapter.validate_receipt(receipt, store.currency)
     except RateLimitError as exc:
         return Outcome(SyncLogStatus.RATE_LIMITED, exc.error_detail, retry_after_s=exc.retry_after)
     except MarketplaceError as exc:

@@ -1,4 +1,8 @@
-"""testConnection: one cheap authenticated marketplace call for a store, recorded on it."""
+"""testConnection: one cheap authenticated marketplace call for a store, recorded on it.
+
+The call is the adapter's ``test_connection`` (mock: a validate of a receipt no
+marketplace has; live: see the README's "Connecting real stores").
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,6 @@ from marketsync.runtime import Runtime
 from marketsync.services.stores.registry import get_store
 
 log = structlog.get_logger(__name__)
-# A receipt no marketplace has: the answer proves the credentials, never imports an order.
-PROBE_RECEIPT = "marketsync-connection-test"
 
 
 def safe_error_text(error: BaseException) -> str:
@@ -32,12 +34,7 @@ async def test_connection(*, rt: Runtime, store_id: uuid.UUID, organization_id: 
     now = datetime.now(UTC)
     changes: dict[str, Any] = {"conn_last_attempt_at": now, "conn_updated_at": now}
     try:
-        await rt.marketplace.validate_receipt(
-            marketplace=store.marketplace.value,
-            access_token=rt.secrets.decrypt(store.access_token_encrypted),
-            receipt=PROBE_RECEIPT,
-            currency=None,
-        )
+        await rt.marketplace_for(store).test_connection()
     except MarketplaceError as error:
         log.info("connection_test_failed", store_id=str(store.id), error=type(error).__name__)
         changes.update(

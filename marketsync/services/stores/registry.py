@@ -12,6 +12,7 @@ from tortoise.exceptions import IntegrityError
 
 from marketsync.crypto import SecretBox
 from marketsync.errors import ContentionError, NotFoundError, UserInputError
+from marketsync.marketplaces.credentials import check_credentials
 from marketsync.models import Store
 from marketsync.models.enums import Marketplace
 from marketsync.services.currencies import normalize_currency
@@ -46,11 +47,15 @@ async def register_store(
     store_name: str,
     access_token: str,
     currency: str,
+    check_shape: bool = False,
 ) -> RegisteredStore:
     organization_id = _required(organization_id, "organizationId", MAX_TEXT)
     external_store_id = _required(external_store_id, "externalStoreId", MAX_TEXT)
     store_name = _required(store_name, "storeName", MAX_TEXT)
     access_token = _required(access_token, "accessToken", MAX_TOKEN)
+    for name, message in check_credentials(marketplace, external_store_id, access_token):
+        if check_shape:  # live mode: the marketplace would refuse this credential
+            raise UserInputError("INVALID_INPUT", message, ["input", name])
     code = normalize_currency(currency)
     if code is None:
         raise UserInputError(

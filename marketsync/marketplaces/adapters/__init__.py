@@ -1,0 +1,1 @@
+"""One adapter per marketplace dialect behind one interface (``base.MarketplaceAdapter``)."""
