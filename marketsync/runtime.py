@@ -24,9 +24,9 @@ from marketsync.crypto import SecretBox
 from marketsync.errors import ConfigurationError
 from marketsync.marketplaces.adapters.base import (
     MarketplaceAdapter,
-    RateBudget,
     StoreCredentials,
 )
+from marketsync.marketplaces.budget import Budget, build_budget
 from marketsync.marketplaces.client import MarketplaceClient
 from marketsync.marketplaces.registry import Marketplaces
 from marketsync.models import Store
@@ -52,8 +52,8 @@ class Runtime:
     marketplace: MarketplaceClient  # the mock dialect's client (MARKETPLACE_MODE=mock)
     webhook_http: aiohttp.ClientSession
     dispatcher: Dispatcher
-    # The rate-budget hook: live adapters take a token from it before every call.
-    budget: RateBudget | None = None
+    # Token buckets per (marketplace, seller account): services take one before a call.
+    budget: Budget = field(default_factory=Budget.none)
     marketplaces: Marketplaces = field(init=False)
 
     def __post_init__(self) -> None:
@@ -63,7 +63,6 @@ class Runtime:
             mock=self.marketplace,
             cipher=self.secrets,
             redis=None if self.settings.embedded_redis else self.redis,
-            budget=self.budget,
             store_rotated_token=self._store_rotated_token,
         )
 
@@ -169,12 +168,20 @@ def open_runtime(
         connector=aiohttp.TCPConnector(limit=100),
         timeout=aiohttp.ClientTimeout(total=settings.marketplace_timeout_s),
     )
+    secret_key = resolve_secret_key(settings)
+    client = redis if redis is not None else open_redis(settings)
     return Runtime(
         settings=settings,
-        secrets=SecretBox(resolve_secret_key(settings)),
-        redis=redis if redis is not None else open_redis(settings),
+        secrets=SecretBox(secret_key),
+        redis=client,
         http=http,
         marketplace=MarketplaceClient(http, base_url=marketplace_base_url, settings=settings),
         webhook_http=build_webhook_session(allow_private=settings.allow_private_targets),
         dispatcher=dispatcher,
+        budget=build_budget(
+            settings,
+            redis=None if settings.embedded_redis else client,
+            live=settings.is_live,
+            secret_key=secret_key,
+        ),
     )

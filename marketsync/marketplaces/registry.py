@@ -18,7 +18,6 @@ from marketsync.config import Settings
 from marketsync.marketplaces.adapters.amazon import AmazonAdapter
 from marketsync.marketplaces.adapters.base import (
     MarketplaceAdapter,
-    RateBudget,
     StoreCredentials,
 )
 from marketsync.marketplaces.adapters.etsy import EtsyAdapter
@@ -42,12 +41,11 @@ class Marketplaces:
         mock: MarketplaceClient,
         cipher: Cipher,
         redis: Redis | None,
-        budget: RateBudget | None = None,
         store_rotated_token: StoreRotatedToken | None = None,
     ) -> None:
         self.settings = settings
         self.mock = mock
-        self.live_http = LiveHttp(http, timeout_s=settings.marketplace_timeout_s, budget=budget)
+        self.live_http = LiveHttp(http, timeout_s=settings.marketplace_timeout_s)
         self.tokens = TokenCache(
             cipher=cipher, redis=redis, early_s=settings.marketplace_token_early_s
         )

@@ -32,7 +32,7 @@ async def main(argv: list[str]) -> None:
     try:
         budget = Budget(
             {"amazon": RateLimit(float(rate), int(burst))},
-            RedisBuckets(client),
+            RedisBuckets(client, call_timeout_s=30.0),
             secret_key=secret,
         )
         await client.ping()

@@ -86,7 +86,6 @@ class AmazonAdapter:
                 f"{self._api_url}{path}",
                 marketplace=NAME,
                 headers={"x-amz-access-token": token},
-                budget_key=self._store.budget_key,
             )
             codes = _codes(answer)
             if "QuotaExceeded" in codes:

@@ -12,10 +12,9 @@ Whatever happens on the wire becomes a result or one error of the
 ``MarketplaceError`` tree (``marketsync.errors``): AuthError, RateLimitError,
 TransportError, MarketplaceResponseError, DuplicateRequestError.
 
-The rate-budget hook: live adapters call ``await budget.acquire(key)`` right before
-every HTTP request to the marketplace API (``LiveHttp.send``), with
-``key = "{MARKETPLACE}:{externalStoreId}"``. Token exchanges are not budgeted (they
-go to the identity provider, not the marketplace API).
+Rate budgets are taken by the services before they call an adapter
+(``marketplaces/budget.py``: one bucket per marketplace and seller account); token
+exchanges go to the identity provider, not the marketplace API, and take none.
 """
 
 from __future__ import annotations
@@ -35,23 +34,6 @@ class StoreCredentials:
     marketplace: str  # upper case, as Marketplace values
     external_store_id: str
     access_token: str = field(repr=False)
-
-    @property
-    def budget_key(self) -> str:
-        return f"{self.marketplace}:{self.external_store_id}"
-
-
-class RateBudget(Protocol):
-    """A token bucket per (marketplace, credential); waits until a call may go."""
-
-    async def acquire(self, key: str) -> None: ...
-
-
-class NoBudget:
-    """The default: every call goes at once."""
-
-    async def acquire(self, key: str) -> None:
-        return None
 
 
 class MarketplaceAdapter(Protocol):

@@ -86,7 +86,6 @@ class EtsyAdapter:
                 url,
                 marketplace=NAME,
                 headers={"x-api-key": self._api_key, "Authorization": f"Bearer {token}"},
-                budget_key=self._store.budget_key,
             )
             if answer.status != 401 or attempt == 2 or self._exchanged:
                 return answer

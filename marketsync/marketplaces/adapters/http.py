@@ -28,7 +28,6 @@ from marketsync.errors import (
     RateLimitError,
     TransportError,
 )
-from marketsync.marketplaces.adapters.base import NoBudget, RateBudget
 from marketsync.retry_after import parse_retry_after
 
 
@@ -65,11 +64,9 @@ class LiveHttp:
         session: aiohttp.ClientSession,
         *,
         timeout_s: float,
-        budget: RateBudget | None = None,
     ) -> None:
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self.budget: RateBudget = budget or NoBudget()
 
     async def send(
         self,
@@ -78,15 +75,11 @@ class LiveHttp:
         *,
         marketplace: str,
         headers: Mapping[str, str],
-        budget_key: str | None,
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         form: Mapping[str, str] | None = None,
     ) -> Answer:
-        """One request; ``budget_key`` None for calls outside the marketplace's quota
-        (token exchanges)."""
-        if budget_key is not None:
-            await self.budget.acquire(budget_key)
+        """One request; the caller has taken its token from the rate budget."""
         sent_headers = {"Accept": "application/json", **headers}
         data: bytes | aiohttp.FormData | None = body
         if body is not None:

@@ -34,7 +34,6 @@ async def exchange_refresh_token(
         token_url,
         marketplace=marketplace,
         headers=headers or {},
-        budget_key=None,
         form=form,
     )
     if answer.status in (400, 401, 403):

@@ -62,7 +62,6 @@ class ShopifyAdapter:
             self._url,
             marketplace=NAME,
             headers=self._headers,
-            budget_key=self._store.budget_key,
             body=json.dumps(body, separators=(",", ":")).encode(),
         )
         payload = answer.json_or_none() if not answer.ok else answer.json()

@@ -62,7 +62,6 @@ class TrendyolAdapter:
             url,
             marketplace=NAME,
             headers=self._headers,
-            budget_key=self._store.budget_key,
             **kwargs,
         )
 

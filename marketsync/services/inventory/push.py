@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
-from marketsync.errors import ContentionError, NotFoundError
+from marketsync.errors import ContentionError, NotFoundError, UserInputError
 from marketsync.ids import new_id
 from marketsync.messages import Actor
 from marketsync.models import InventoryBatch, InventoryItemState, Job
@@ -116,6 +116,12 @@ async def push_inventory(
 ) -> PushResult:
     """Plan the push and enqueue one job per chunk that was not sent within the window."""
     store = await get_store(store_id=store_id, organization_id=organization_id)
+    if not rt.marketplaces.supports_inventory(store.marketplace.value):
+        raise UserInputError(
+            "UNSUPPORTED_MARKETPLACE",
+            f"inventory cannot be pushed to {store.marketplace.value} in live mode",
+            ["input", "storeId"],
+        )
     settings = rt.settings
     coalesced = coalesce(validate_items(items, max_items=settings.inventory_max_items))
     confirmed = (

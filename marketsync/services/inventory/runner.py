@@ -30,7 +30,7 @@ from typing import Any
 import structlog
 from tortoise.transactions import in_transaction
 
-from marketsync.errors import MarketplaceError, RateLimitError
+from marketsync.errors import DuplicateRequestError, MarketplaceError, RateLimitError
 from marketsync.ids import new_id
 from marketsync.messages import Actor
 from marketsync.models import InventoryBatch, Job, Store
@@ -52,6 +52,23 @@ from marketsync.services.retry import INVENTORY_PUSH_RETRY
 log = structlog.get_logger(__name__)
 
 PUSH_MAX_ATTEMPTS = 5
+INVENTORY_BUDGET_WAIT_S = 60.0  # a job waits this long for a rate-budget token, then retries later
+BUDGET_WAIT_REASON = "rate_budget: waiting for the store's rate budget"
+INVENTORY_BUDGET_WAIT_S = 60.0
+BUDGET_WAIT_REASON = "rate_budget: waiting for the store's rate budget"
+
+
+async def _take_budget(rt: Runtime, store: Store) -> float | None:
+    """A token of the store's rate budget (waiting up to INVENTORY_BUDGET_WAIT_S), or the
+    seconds until one is available."""
+    return await rt.budget.acquire_within(
+        store.marketplace.value, store.external_store_id, timeout_s=INVENTORY_BUDGET_WAIT_S
+    )
+
+
+async def _drain_on_rate_limit(rt: Runtime, store: Store, error: MarketplaceError) -> None:
+    if isinstance(error, RateLimitError):
+        await rt.budget.drain(store.marketplace.value, store.external_store_id, error.retry_after)
 
 
 def push_retry_delay(attempts: int, error: MarketplaceError) -> float:
@@ -103,10 +120,21 @@ async def _push(rt: Runtime, job: Job) -> None:
         await release_dedup_claim(rt=rt, job=job)
         return
     store = await Store.get(id=job.store_id)
+    if (wait_s := await _take_budget(rt, store)) is not None:
+        await retry_job_later(
+            rt, job, wait_s, "rate_budget: waiting for the store's budget", summary
+        )
+        return
     try:
         adapter = rt.marketplace_for(store)
         batch_request_id = await adapter.push_inventory([item.wire() for item in items])
+    except DuplicateRequestError:
+        # The marketplace saw this exact body within its window (an earlier attempt
+        # landed): a dedup, not a failure. The dedup claim stays with this job.
+        await finish_job(job, {**summary, "dedup": "marketplace_duplicate"})
+        return
     except MarketplaceError as exc:
+        await _drain_on_rate_limit(rt, store, exc)
         if exc.retryable and job.attempts < PUSH_MAX_ATTEMPTS:
             await retry_job_later(
                 rt, job, push_retry_delay(job.attempts, exc), _describe(exc), summary
@@ -185,9 +213,15 @@ async def _poll(rt: Runtime, job: Job) -> None:
     batch = await InventoryBatch.get(store_id=job.store_id, batch_request_id=batch_request_id)
     store = await Store.get(id=job.store_id)
     last_poll = job.attempts >= settings.inventory_poll_max_attempts
+    if (wait_s := await _take_budget(rt, store)) is not None:
+        await retry_job_later(
+            rt, job, wait_s, "rate_budget: waiting for the store's budget", summary
+        )
+        return
     try:
         answer = await rt.marketplace_for(store).get_inventory_batch(batch_request_id)
     except MarketplaceError as exc:
+        await _drain_on_rate_limit(rt, store, exc)
         if exc.retryable and not last_poll:
             retry_after = exc.retry_after if isinstance(exc, RateLimitError) else None
             delay = max(settings.inventory_poll_interval_s, retry_after or 0.0)

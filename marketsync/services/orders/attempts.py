@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -33,17 +33,30 @@ class Outcome:
     error_details: str | None = None
     result: ValidationResult | None = None
     retry_after_s: float | None = None
+    # No call was made: the rate budget allows one in this many seconds.
+    deferred_s: float | None = None
 
 
 async def validate_with_marketplace(
-    *, rt: Runtime, store: Store, receipt: str, access_token: str | None = None
+    *,
+    rt: Runtime,
+    store: Store,
+    receipt: str,
+    budget_wait_s: float,
+    access_token: str | None = None,
 ) -> Outcome:
-    """One validate call; ``access_token`` saves a decrypt when a caller makes many."""
+    """One validate call, after a token of the store's rate budget (waiting at most
+    ``budget_wait_s``); ``access_token`` saves a decrypt when a caller makes many."""
+    marketplace, account = store.marketplace.value, store.external_store_id
+    wait_s = await rt.budget.acquire_within(marketplace, account, timeout_s=budget_wait_s)
+    if wait_s is not None:
+        return Outcome(SyncLogStatus.PENDING, "rate_limited", deferred_s=wait_s)
     try:
         with MARKETPLACE_LATENCY.time():
             adapter = rt.marketplace_for(store, access_token)
             result = await adapter.validate_receipt(receipt, store.currency)
     except RateLimitError as exc:
+        await rt.budget.drain(marketplace, account, exc.retry_after)
         return Outcome(SyncLogStatus.RATE_LIMITED, exc.error_detail, retry_after_s=exc.retry_after)
     except MarketplaceError as exc:
         logger.warning(
@@ -60,10 +73,14 @@ async def validate_with_marketplace(
 
 def _apply(log: SyncLog, outcome: Outcome, *, now: datetime, max_attempts: int) -> None:
     """The log as the attempt leaves it (in memory)."""
+    log.updated_at = now
+    if outcome.deferred_s is not None:  # no call made: status and attempt stay
+        log.error_details = log.error_details or outcome.error_details
+        log.next_retry_at = now + timedelta(seconds=outcome.deferred_s)
+        return
     log.attempt += 1
     log.status = outcome.status
     log.error_details = outcome.error_details
-    log.updated_at = now
     if outcome.status == SyncLogStatus.SUCCESS:
         assert outcome.result is not None
         log.order_id = outcome.result.order_id
@@ -138,7 +155,7 @@ async def _record_one(
             SyncLog.filter(id=log.id)
             .exclude(status=SyncLogStatus.SUCCESS)
             .using_db(conn)
-            .update(**values, attempt=F("attempt") + 1)
+            .update(**values, attempt=F("attempt") + (0 if outcome.deferred_s else 1))
         )
         became = int(bool(updated) and outcome.status == SyncLogStatus.SUCCESS)
         store_changes: dict[str, Any] = {"last_sync_at": now, "updated_at": now}

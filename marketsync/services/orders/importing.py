@@ -25,6 +25,8 @@ from marketsync.services.stores.registry import store_id_for_token
 
 MAX_RECEIPT = 255
 _LEASE_MARGIN = timedelta(seconds=30)
+# An import waits this long for a token of the store's rate budget (contract).
+IMPORT_BUDGET_WAIT_S = 2.0
 _SETTLE_POLL_S = 0.05
 
 
@@ -56,7 +58,8 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
         ORDER_IMPORTS.labels("duplicate").inc()
         return ImportResult(await _settled(rt, existing), duplicate=True)
     store = await Store.get(id=store_id)
-    lease = datetime.now(UTC) + timedelta(seconds=rt.settings.marketplace_timeout_s) + _LEASE_MARGIN
+    in_flight_s = rt.settings.marketplace_timeout_s + IMPORT_BUDGET_WAIT_S
+    lease = datetime.now(UTC) + timedelta(seconds=in_flight_s) + _LEASE_MARGIN
     try:
         claimed = await SyncLog.create(store_id=store.id, receipt=receipt, next_retry_at=lease)
     except IntegrityError:
@@ -64,7 +67,9 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
         existing = await SyncLog.get(store_id=store.id, receipt=receipt)
         return ImportResult(await _settled(rt, existing), duplicate=True)
     await rt.publish_status(store.id)
-    outcome = await validate_with_marketplace(rt=rt, store=store, receipt=receipt)
+    outcome = await validate_with_marketplace(
+        rt=rt, store=store, receipt=receipt, budget_wait_s=IMPORT_BUDGET_WAIT_S
+    )
     await record_outcomes(
         store_id=store.id,
         results=[(claimed, outcome)],
@@ -76,9 +81,15 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
 
 
 async def _settled(rt: Runtime, log: SyncLog) -> SyncLog:
-    """The log once its first marketplace call is over (or the wait runs out)."""
-    deadline = asyncio.get_running_loop().time() + rt.settings.marketplace_timeout_s + 2
-    while log.attempt == 0 and asyncio.get_running_loop().time() < deadline:
+    """The log once its first marketplace call is over, or deferred by the rate budget
+    (attempt 0 with errorDetails set), or when the wait runs out."""
+    in_flight_s = rt.settings.marketplace_timeout_s + IMPORT_BUDGET_WAIT_S
+    deadline = asyncio.get_running_loop().time() + in_flight_s + 2
+    while (
+        log.attempt == 0
+        and log.error_details is None
+        and asyncio.get_running_loop().time() < deadline
+    ):
         await asyncio.sleep(_SETTLE_POLL_S)
         log = await SyncLog.get(id=log.id)
     return log

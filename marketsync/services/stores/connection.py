@@ -12,13 +12,14 @@ from typing import Any
 
 import structlog
 
-from marketsync.errors import MarketplaceError
+from marketsync.errors import MarketplaceError, RateLimitError
 from marketsync.models import Store
 from marketsync.models.enums import ConnectionStatus
 from marketsync.runtime import Runtime
 from marketsync.services.stores.registry import get_store
 
 log = structlog.get_logger(__name__)
+CONNECTION_BUDGET_WAIT_S = 2.0
 
 
 def safe_error_text(error: BaseException) -> str:
@@ -34,6 +35,11 @@ async def test_connection(*, rt: Runtime, store_id: uuid.UUID, organization_id: 
     now = datetime.now(UTC)
     changes: dict[str, Any] = {"conn_last_attempt_at": now, "conn_updated_at": now}
     try:
+        wait_s = await rt.budget.acquire_within(
+            store.marketplace.value, store.external_store_id, timeout_s=CONNECTION_BUDGET_WAIT_S
+        )
+        if wait_s is not None:
+            raise RateLimitError("the store's rate budget is spent", retry_after=wait_s)
         await rt.marketplace_for(store).test_connection()
     except MarketplaceError as error:
         log.info("connection_test_failed", store_id=str(store.id), error=type(error).__name__)

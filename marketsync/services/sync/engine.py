@@ -40,6 +40,8 @@ from marketsync.services.webhooks.outbox import emit_event, ring_deliveries
 
 log = structlog.get_logger(__name__)
 DUE_ORDER = ("created_at", "id")
+# A run waits this long for a token of the store's rate budget, then defers the log.
+SYNC_BUDGET_WAIT_S = 60.0
 
 RETRYABLE = (SyncLogStatus.PENDING, SyncLogStatus.FAILED, SyncLogStatus.RATE_LIMITED)
 
@@ -168,7 +170,11 @@ async def _work_through(rt: Runtime, store: Store, lock: LeasedLock, counts: Run
     async def attempt(sync_log: SyncLog) -> tuple[SyncLog, Outcome]:
         async with limiter:
             return sync_log, await validate_with_marketplace(
-                rt=rt, store=store, receipt=sync_log.receipt, access_token=access_token
+                rt=rt,
+                store=store,
+                receipt=sync_log.receipt,
+                budget_wait_s=SYNC_BUDGET_WAIT_S,
+                access_token=access_token,
             )
 
     async def work(chunk: list[SyncLog]) -> None:

@@ -42,6 +42,11 @@ ROOT = Path(__file__).resolve().parents[3]
 WAIT_S = 60  # bound on every wait in this module
 
 
+# Pacing tests measure the Redis buckets: a loaded machine must not push them onto the
+# in-process fallback (its own test below uses a short timeout on purpose).
+PACING_CALL_TIMEOUT_S = 30.0
+
+
 def open_client(max_connections: int = 8) -> aioredis.Redis:
     pool = aioredis.BlockingConnectionPool.from_url(
         REDIS_TEST_URL, max_connections=max_connections, timeout=10
@@ -90,7 +95,11 @@ async def make_budget(
     if request.param == "redis":
         require(redis_available(), "Redis")
         client = open_client()
-    buckets: Buckets = LocalBuckets() if client is None else RedisBuckets(client)
+    buckets: Buckets = (
+        LocalBuckets()
+        if client is None
+        else RedisBuckets(client, call_timeout_s=PACING_CALL_TIMEOUT_S)
+    )
 
     def make(limits: dict[str, RateLimit]) -> Budget:
         return Budget(limits, buckets, secret_key=SECRET)
@@ -183,7 +192,11 @@ async def test_contract_extreme_rates(
 async def test_key_is_hashed_and_expires_when_the_bucket_is_full(
     redis: aioredis.Redis, account: str
 ) -> None:
-    budget = Budget({"etsy": RateLimit(10, 5)}, RedisBuckets(redis), secret_key=SECRET)
+    budget = Budget(
+        {"etsy": RateLimit(10, 5)},
+        RedisBuckets(redis, call_timeout_s=PACING_CALL_TIMEOUT_S),
+        secret_key=SECRET,
+    )
     key = budget.bucket_key("etsy", account)
     assert account not in key
     assert await redis.exists(key) == 0  # a full bucket is no key at all
@@ -209,7 +222,12 @@ async def test_200_concurrent_acquires_from_4_clients_never_exceed_the_bucket(
         await asyncio.sleep(seconds)
 
     budgets = [
-        Budget({"amazon": limit}, RedisBuckets(client), secret_key=SECRET, sleep=recorded_sleep)
+        Budget(
+            {"amazon": limit},
+            RedisBuckets(client, call_timeout_s=PACING_CALL_TIMEOUT_S),
+            secret_key=SECRET,
+            sleep=recorded_sleep,
+        )
         for client in clients
     ]
 

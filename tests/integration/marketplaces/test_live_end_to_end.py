@@ -20,7 +20,7 @@ import pytest
 
 from marketsync.marketplaces.registry import Marketplaces
 from marketsync.models import InventoryItemState, Job, Store
-from marketsync.models.enums import JobStatus, JobType
+from marketsync.models.enums import JobStatus
 from tests.conftest import ORG, Api, RegisteredStore, import_order, register_store
 from tests.integration.inventory.conftest import push, settled, settled_poll
 from tests.integration.marketplaces.live import (
@@ -284,9 +284,9 @@ async def test_trendyol_inventory_round_trip_dedup_and_the_duplicate_answer(
     states = {s.barcode: s.quantity for s in await InventoryItemState.filter(store_id=store.id)}
     assert states == {"B-1": 5}  # B-2 failed at Trendyol: salePrice above listPrice
     assert (again["dedupCount"], again["enqueuedCount"]) == (1, 0)
-    assert refused.status == JobStatus.FAILED
-    assert refused.error is not None
-    assert refused.error.startswith("duplicate_request: ")
+    assert (refused.status, refused.error) == (JobStatus.SUCCESS, None)  # a dedup
+    assert refused.summary is not None
+    assert refused.summary["dedup"] == "marketplace_duplicate"
 
 
 async def test_inventory_for_another_marketplace_sends_nothing(api: Api, live: Live) -> None:
@@ -299,14 +299,12 @@ async def test_inventory_for_another_marketplace_sends_nothing(api: Api, live: L
         forceWrite=True,
     )
 
-    codes = [error["code"] for error in result["userErrors"]]
-    if codes:  # the service answers UNSUPPORTED_MARKETPLACE before planning
-        assert codes == ["UNSUPPORTED_MARKETPLACE"]
-    else:  # the job fails at the adapter without a call
-        job = await settled(result["chunks"][0]["jobId"])
-        assert job.status == JobStatus.FAILED
+    assert [(e["code"], e["field"]) for e in result["userErrors"]] == [
+        ("UNSUPPORTED_MARKETPLACE", ["input", "storeId"])
+    ]
+    assert result["chunks"] == []
     assert live.etsy.calls == {}
-    assert await Job.filter(type=JobType.INVENTORY_POLL).count() == 0
+    assert await Job.filter(store_id=store.id).count() == 0
 
 
 @pytest.mark.parametrize("marketplace", ["ETSY", "AMAZON"])
