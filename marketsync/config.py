@@ -61,6 +61,8 @@ class Settings(BaseSettings):
 
     marketplace_timeout_s: float = Field(10, gt=0)
     secret_key: SecretStr | None = None
+    # Earlier SECRET_KEYs, comma-separated: still read, never written (see rotate-secrets).
+    secret_key_fallbacks: Annotated[list[SecretStr], NoDecode] = []
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
@@ -71,6 +73,13 @@ class Settings(BaseSettings):
     def _split_schedule(cls, value: object) -> object:
         if isinstance(value, str):
             return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("secret_key_fallbacks", mode="before")
+    @classmethod
+    def _split_fallbacks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("cors_allowed_origins", mode="before")

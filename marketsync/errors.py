@@ -6,6 +6,7 @@
     ├── AuthenticationError                     no or bad API key: UNAUTHENTICATED
     ├── PermissionDeniedError                   another organization's input: FORBIDDEN
     ├── ConfigurationError                      the process cannot start as configured
+    ├── UnreadableSecretError                   a stored secret no configured key decrypts
     ├── MarketplaceError                        anything a marketplace call can raise
     │   ├── RateLimitError(retry_after)         429: retryable, after a delay
     │   ├── AuthError                           401/403: credentials refused
@@ -46,6 +47,10 @@ class PermissionDeniedError(MarketsyncError):
 
 class ConfigurationError(MarketsyncError):
     pass
+
+
+class UnreadableSecretError(MarketsyncError):
+    """A ciphertext at rest that neither SECRET_KEY nor a fallback decrypts (no content kept)."""
 
 
 class MarketplaceError(MarketsyncError):

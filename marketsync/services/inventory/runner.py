@@ -140,7 +140,7 @@ async def _push(rt: Runtime, job: Job) -> None:
     try:
         batch_request_id = await rt.marketplace.push_inventory(
             marketplace=store.marketplace.value,
-            access_token=rt.secrets.decrypt(store.access_token_encrypted),
+            access_token=rt.vault.store_tokens.decrypt(store.access_token_encrypted),
             items=[item.wire() for item in items],
         )
     except MarketplaceError as exc:
@@ -227,7 +227,7 @@ async def _poll(rt: Runtime, job: Job) -> None:
     try:
         answer = await rt.marketplace.get_inventory_batch(
             marketplace=store.marketplace.value,
-            access_token=rt.secrets.decrypt(store.access_token_encrypted),
+            access_token=rt.vault.store_tokens.decrypt(store.access_token_encrypted),
             batch_request_id=batch_request_id,
         )
     except MarketplaceError as exc:

@@ -43,7 +43,8 @@ async def validate_with_marketplace(
         with MARKETPLACE_LATENCY.time():
             result = await rt.marketplace.validate_receipt(
                 marketplace=store.marketplace.value,
-                access_token=access_token or rt.secrets.decrypt(store.access_token_encrypted),
+                access_token=access_token
+                or rt.vault.store_tokens.decrypt(store.access_token_encrypted),
                 receipt=receipt,
                 currency=store.currency,
             )

@@ -34,7 +34,7 @@ async def test_connection(*, rt: Runtime, store_id: uuid.UUID, organization_id: 
     try:
         await rt.marketplace.validate_receipt(
             marketplace=store.marketplace.value,
-            access_token=rt.secrets.decrypt(store.access_token_encrypted),
+            access_token=rt.vault.store_tokens.decrypt(store.access_token_encrypted),
             receipt=PROBE_RECEIPT,
             currency=None,
         )

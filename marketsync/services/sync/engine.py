@@ -157,7 +157,7 @@ async def _work_through(rt: Runtime, store: Store, lock: Any, counts: RunCounts)
     """
     settings = rt.settings
     limiter = asyncio.Semaphore(settings.sync_concurrency)
-    access_token = rt.secrets.decrypt(store.access_token_encrypted)
+    access_token = rt.vault.store_tokens.decrypt(store.access_token_encrypted)
 
     async def attempt(sync_log: SyncLog) -> tuple[SyncLog, Outcome]:
         async with limiter:

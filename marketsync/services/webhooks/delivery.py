@@ -38,12 +38,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from cryptography.fernet import InvalidToken
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from marketsync.errors import UnreadableSecretError
 from marketsync.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from marketsync.models.enums import DeliveryStatus
 from marketsync.runtime import Runtime
@@ -157,8 +157,8 @@ async def _claim(
 async def _send(rt: Runtime, delivery: WebhookDelivery) -> SendResult:
     endpoint = delivery.endpoint
     try:
-        secret = rt.secrets.decrypt(endpoint.secret_encrypted)
-    except InvalidToken:
+        secret = rt.vault.webhook_secrets.decrypt(endpoint.secret_encrypted)
+    except UnreadableSecretError:
         # SECRET_KEY changed since registration: nothing we could sign would verify.
         log.error("webhook_secret_unreadable", endpoint_id=str(endpoint.id))
         return SendResult(
