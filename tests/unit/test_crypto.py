@@ -120,7 +120,8 @@ def test_a_wrong_key_or_garbage_is_a_domain_error_that_carries_no_content(
 def test_reprs_hide_the_keys() -> None:
     vault = Vault(NEW, fallbacks=[OLD])
 
-    assert NEW not in repr(vault) and OLD not in repr(vault.store_tokens)
+    assert NEW not in repr(vault)
+    assert OLD not in repr(vault.store_tokens)
     assert repr(vault.store_tokens) == "SecretBox(STORE_TOKEN, <hidden>)"
 
 
