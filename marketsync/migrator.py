@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aerich import Command
+from aerich.migrate import Migrate
 from tortoise import Tortoise
 
 from marketsync.db import dialect_of, tortoise_config
@@ -61,12 +62,27 @@ async def make_migration(database_url: str, name: str, root: Path = MIGRATIONS_R
     if not (location / APP).exists():
         await command.init_migrations(safe=True)
         return "initial"
+    _forget_previous_diff()
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         await command.init(offline=True)
         return await command.migrate(name=name, no_input=True, offline=True)
     finally:
         await Tortoise.close_connections()
+
+
+def _forget_previous_diff() -> None:
+    """aerich (0.10.1) collects a diff's SQL in lists on the ``Migrate`` class and never
+    empties them: the second dialect made in one process would repeat the first's SQL."""
+    for name in (
+        "upgrade_operators",
+        "downgrade_operators",
+        "_upgrade_fk_m2m_index_operators",
+        "_downgrade_fk_m2m_index_operators",
+        "_upgrade_m2m",
+        "_downgrade_m2m",
+    ):
+        setattr(Migrate, name, [])
 
 
 async def _applied_versions() -> list[str]:
