@@ -57,14 +57,9 @@ class RotationReport:
         return not self.unreadable and not self.conflicts
 
 
-async def rotate_secrets(
-    *,
-    vault: Vault,
-    batch_size: int = BATCH_SIZE,
-    columns: tuple[EncryptedColumn, ...] = ENCRYPTED_COLUMNS,
-) -> RotationReport:
+async def rotate_secrets(*, vault: Vault, batch_size: int = BATCH_SIZE) -> RotationReport:
     report = RotationReport()
-    for column in columns:
+    for column in ENCRYPTED_COLUMNS:
         after: Any = None
         while True:
             query = column.model.all() if after is None else column.model.filter(id__gt=after)
@@ -73,7 +68,14 @@ async def rotate_secrets(
                 break
             async with in_transaction() as conn:
                 for row_id, token in rows:
-                    await _rotate_row(conn, column, column.box(vault), row_id, token, report)
+                    await rotate_row(
+                        conn=conn,
+                        column=column,
+                        box=column.box(vault),
+                        row_id=row_id,
+                        token=token,
+                        report=report,
+                    )
             after = rows[-1][0]
     log.info(
         "secrets_rotated",
@@ -85,7 +87,8 @@ async def rotate_secrets(
     return report
 
 
-async def _rotate_row(
+async def rotate_row(
+    *,
     conn: BaseDBAsyncClient,
     column: EncryptedColumn,
     box: SecretBox,
@@ -93,6 +96,7 @@ async def _rotate_row(
     token: str,
     report: RotationReport,
 ) -> None:
+    """Rotate the value read as ``token``; rewrite the row only if it still holds it."""
     for _ in range(_CONFLICT_RETRIES):
         if box.is_current(token):
             report.current += 1
