@@ -197,7 +197,7 @@ def apikey_list(org: str | None) -> None:
     for key in keys:
         times = (key.created_at, key.last_used_at, key.revoked_at)
         stamps = tuple(t.isoformat(timespec="seconds") if t else "-" for t in times)
-        rows.append((str(key.id), key.organization_id, key.name or "-", key.prefix + "…", *stamps))
+        rows.append((str(key.id), key.organization_id, key.name or "-", key.prefix, *stamps))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo(
@@ -213,7 +213,7 @@ def apikey_revoke(key_id: str) -> None:
 
     done = _run(lambda: _with_db(lambda: _user_errors(revoke_api_key(key_id=key_id))))
     state = "was already revoked" if done.already_revoked else "revoked"
-    click.echo(f"API key {done.key.id} ({done.key.organization_id}, {done.key.prefix}…) {state}")
+    click.echo(f"API key {done.key.id} ({done.key.organization_id}, {done.key.prefix}) {state}")
 
 
 async def _user_errors(action: Awaitable[Any]) -> Any:

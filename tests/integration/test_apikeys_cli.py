@@ -58,7 +58,7 @@ async def test_a_key_revoked_by_the_cli_is_refused_at_the_apis_next_request(api:
     assert created.returncode == 0
     assert before == {"data": {"viewer": {"organizationId": ORG}}}
     assert revoked.returncode == 0, revoked.stderr
-    assert revoked.stdout.strip() == f"API key {row.id} ({ORG}, {key[:12]}…) revoked"
+    assert revoked.stdout.strip() == f"API key {row.id} ({ORG}, {key[:12]}) revoked"
     assert error_codes(after) == ["UNAUTHENTICATED"]
     assert after["data"] is None
     # Only that key: the organization's other key still works.
@@ -112,7 +112,7 @@ async def test_list_shows_every_key_but_never_the_key_itself(api: Api) -> None:
         assert secret not in everything.stdout
         assert secret[12:20] not in everything.stdout  # nothing past the stored prefix
     named = next(line for line in lines if "deploy bot" in line)
-    assert f"{key[:12]}…" in named
+    assert named.split()[4] == key[:12]
     assert named.rstrip().endswith("  -")  # not revoked
     revoked = next(line for line in lines if line.startswith(str(other.id)))
     assert revoked.split()[1] == OTHER_ORG
