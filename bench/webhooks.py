@@ -121,7 +121,7 @@ async def main(args: argparse.Namespace) -> None:
     from tortoise.transactions import in_transaction
 
     from marketsync.config import Settings
-    from marketsync.crypto import SecretBox
+    from marketsync.crypto import Vault
     from marketsync.db import tortoise_config
     from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
     from marketsync.models import WebhookDelivery, WebhookEndpoint
@@ -158,7 +158,7 @@ async def main(args: argparse.Namespace) -> None:
             organization_id=ORG,
             event=WebhookEventType.SYNC_COMPLETED,
             target_url=hook_url,
-            secret_encrypted=SecretBox(bench.env["SECRET_KEY"]).encrypt(secret),
+            secret_encrypted=Vault(bench.env["SECRET_KEY"]).webhook_secrets.encrypt(secret),
         )
         worker = bench.start(
             "worker",

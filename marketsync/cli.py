@@ -174,14 +174,81 @@ def apikey() -> None:
 
 
 @apikey.command("create")
-@click.option("--org", required=True, help="the organization the key belongs to")
-def apikey_create(org: str) -> None:
+@click.option("--org", "--organization", "org", required=True, help="the key's organization")
+@click.option("--name", default=None, help="a label to tell keys apart in `apikey list`")
+def apikey_create(org: str, name: str | None) -> None:
     """Print a new API key for ORG (stored hashed; shown once)."""
     from marketsync.services.apikeys import create_api_key
 
-    key = _run(lambda: _with_db(lambda: create_api_key(organization_id=org)))
+    key = _run(
+        lambda: _with_db(lambda: _user_errors(create_api_key(organization_id=org, name=name)))
+    )
     click.echo(f"API key for {org} (shown once):")
     click.echo(key)
+
+
+@apikey.command("list")
+@click.option("--org", "--organization", "org", default=None, help="only this organization's")
+def apikey_list(org: str | None) -> None:
+    """List keys: id, organization, name, prefix, created, last used, revoked (never the key)."""
+    from marketsync.services.apikeys import list_api_keys
+
+    keys = _run(lambda: _with_db(lambda: list_api_keys(organization_id=org)))
+    rows = [("ID", "ORGANIZATION", "NAME", "PREFIX", "CREATED", "LAST USED", "REVOKED")]
+    for key in keys:
+        times = (key.created_at, key.last_used_at, key.revoked_at)
+        stamps = tuple(t.isoformat(timespec="seconds") if t else "-" for t in times)
+        rows.append((str(key.id), key.organization_id, key.name or "-", key.prefix, *stamps))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+@apikey.command("revoke")
+@click.argument("key_id")
+def apikey_revoke(key_id: str) -> None:
+    """Revoke a key at once, in every process (idempotent)."""
+    from marketsync.services.apikeys import revoke_api_key
+
+    done = _run(lambda: _with_db(lambda: _user_errors(revoke_api_key(key_id=key_id))))
+    state = "was already revoked" if done.already_revoked else "revoked"
+    click.echo(f"API key {done.key.id} ({done.key.organization_id}, {done.key.prefix}) {state}")
+
+
+async def _user_errors(action: Awaitable[Any]) -> Any:
+    """A caller's mistake (bad input, unknown id) as a one-line error and exit code 1."""
+    from marketsync.errors import NotFoundError, UserInputError
+
+    try:
+        return await action
+    except (UserInputError, NotFoundError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+@main.command("rotate-secrets")
+@click.option("--batch-size", default=500, type=click.IntRange(1, 10_000), show_default=True)
+def rotate_secrets(batch_size: int) -> None:
+    """Re-encrypt every stored secret under the current SECRET_KEY (SECRET_KEY_FALLBACKS read)."""
+    from marketsync.config import get_settings
+    from marketsync.runtime import open_vault
+    from marketsync.services.rotation import rotate_secrets as rotate
+
+    _check_secret_key()
+    vault = open_vault(get_settings())
+    report = _run(lambda: _with_db(lambda: rotate(vault=vault, batch_size=batch_size)))
+    click.echo(
+        f"rotated: {report.rotated}, already current: {report.current}, "
+        f"unreadable: {len(report.unreadable)}"
+    )
+    for table, row_id in report.unreadable:
+        click.echo(f"unreadable: {table} {row_id} (no configured key decrypts it)", err=True)
+    for table, row_id in report.conflicts:
+        click.echo(f"still changing: {table} {row_id} (run rotate-secrets again)", err=True)
+    if report.rotated == 0 and report.ok:
+        click.echo("nothing to rotate: every secret is under the current key")
+    sys.exit(0 if report.ok else 1)
 
 
 @main.group()

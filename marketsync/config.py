@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     # An exchanged access token is reused until this many seconds before it expires.
     marketplace_token_early_s: float = Field(60, ge=0)
     secret_key: SecretStr | None = None
+    # Earlier SECRET_KEYs, comma-separated: still read, never written (see rotate-secrets).
+    secret_key_fallbacks: Annotated[list[SecretStr], NoDecode] = []
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
     # Process wiring: `serve`/`dev` defaults, the URL the API calls itself at (its own
@@ -162,6 +164,13 @@ class Settings(BaseSettings):
     def _parse_rate_limits(cls, value: object) -> object:
         if isinstance(value, str):
             return parse_rate_limits(value)
+        return value
+
+    @field_validator("secret_key_fallbacks", mode="before")
+    @classmethod
+    def _split_fallbacks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("cors_allowed_origins", mode="before")

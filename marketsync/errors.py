@@ -8,7 +8,7 @@
     ├── ConfigurationError                      the process cannot start as configured
     ├── ContentionError                         a race that did not settle after retries
     ├── LockLostError                           a leased lock expired under its holder
-    ├── SecretUnreadableError                   a stored secret no current key decrypts
+    ├── UnreadableSecretError                   a stored secret no configured key decrypts
     ├── MarketplaceError                        anything a marketplace call can raise
     │   ├── RateLimitError(retry_after)         429: retryable, after a delay
     │   ├── AuthError                           401/403: credentials refused
@@ -60,8 +60,8 @@ class LockLostError(MarketsyncError):
     """A leased lock expired and may be held by another worker now."""
 
 
-class SecretUnreadableError(MarketsyncError):
-    """A stored secret that neither SECRET_KEY nor its fallbacks decrypt."""
+class UnreadableSecretError(MarketsyncError):
+    """A ciphertext at rest that neither SECRET_KEY nor a fallback decrypts (no content kept)."""
 
 
 class MarketplaceError(MarketsyncError):

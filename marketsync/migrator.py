@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aerich import Command
+from aerich.migrate import Migrate
 from tortoise import Tortoise
 
 from marketsync.db import dialect_of, tortoise_config
@@ -61,7 +62,7 @@ async def make_migration(database_url: str, name: str, root: Path = MIGRATIONS_R
     if not (location / APP).exists():
         await command.init_migrations(safe=True)
         return "initial"
-    _reset_aerich_state()
+    _forget_previous_diff()
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         await command.init(offline=True)
@@ -70,11 +71,9 @@ async def make_migration(database_url: str, name: str, root: Path = MIGRATIONS_R
         await Tortoise.close_connections()
 
 
-def _reset_aerich_state() -> None:
-    """aerich keeps a migration's operators in class attributes and never clears them, so
-    a second dialect generated in the same process would inherit the first one's SQL."""
-    from aerich.migrate import Migrate
-
+def _forget_previous_diff() -> None:
+    """aerich (0.10.1) collects a diff's SQL in lists on the ``Migrate`` class and never
+    empties them: the second dialect made in one process would repeat the first's SQL."""
     for name in (
         "upgrade_operators",
         "downgrade_operators",
@@ -84,8 +83,6 @@ def _reset_aerich_state() -> None:
         "_downgrade_m2m",
     ):
         setattr(Migrate, name, [])
-    Migrate._rename_fields = {}
-    Migrate._rename_models = {}
 
 
 async def _applied_versions() -> list[str]:

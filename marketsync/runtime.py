@@ -1,4 +1,4 @@
-"""What a process holds while it runs: settings, secrets, Redis, HTTP clients, a dispatcher.
+"""What a process holds while it runs: settings, the vault, Redis, HTTP clients, a dispatcher.
 
 The API process and every worker build one ``Runtime`` at start-up and close it at
 shutdown; services receive it as an argument. ``Dispatcher`` is how services ask
@@ -8,6 +8,7 @@ for background work without knowing about Dramatiq.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from marketsync.config import Settings
-from marketsync.crypto import SecretBox
+from marketsync.crypto import Vault
 from marketsync.errors import ConfigurationError
 from marketsync.marketplaces.adapters.base import (
     MarketplaceAdapter,
@@ -46,7 +47,7 @@ class Dispatcher(Protocol):
 @dataclass
 class Runtime:
     settings: Settings
-    secrets: SecretBox
+    vault: Vault
     redis: aioredis.Redis
     http: aiohttp.ClientSession
     marketplace: MarketplaceClient  # the mock dialect's client (MARKETPLACE_MODE=mock)
@@ -61,7 +62,7 @@ class Runtime:
             settings=self.settings,
             http=self.http,
             mock=self.marketplace,
-            cipher=self.secrets,
+            cipher=self.vault.token_cache,
             redis=None if self.settings.embedded_redis else self.redis,
             store_rotated_token=self._store_rotated_token,
         )
@@ -74,14 +75,15 @@ class Runtime:
                 id=store.id,
                 marketplace=store.marketplace.value,
                 external_store_id=store.external_store_id,
-                access_token=access_token or self.secrets.decrypt(store.access_token_encrypted),
+                access_token=access_token
+                or self.vault.store_tokens.decrypt(store.access_token_encrypted),
             )
         )
 
     async def _store_rotated_token(self, store_id: uuid.UUID, refresh_token: str) -> None:
         """A marketplace rotated the store's refresh token: the next exchange needs it."""
         await Store.filter(id=store_id).update(
-            access_token_encrypted=self.secrets.encrypt(refresh_token)
+            access_token_encrypted=self.vault.store_tokens.encrypt(refresh_token)
         )
         log.info("store_refresh_token_rotated", store_id=str(store_id))
 
@@ -120,22 +122,43 @@ def get_runtime() -> Runtime:
     return _current
 
 
+MIN_SECRET_KEY_LENGTH = 32
+
+
 def resolve_secret_key(settings: Settings) -> str:
-    """SECRET_KEY, or under `dev` a generated one kept in a local file so restarts can decrypt."""
+    """SECRET_KEY, or under `dev` a generated one kept in a local file so restarts can decrypt.
+
+    Either way the key has at least 32 characters: a short one (or a hand-edited file)
+    is refused at start, never used.
+    """
     if settings.secret_key is not None:
         key = settings.secret_key.get_secret_value()
-        if len(key) < 32:
+        if len(key) < MIN_SECRET_KEY_LENGTH:
             raise ConfigurationError("SECRET_KEY must be at least 32 characters")
         return key
     if not settings.is_dev:
         raise ConfigurationError("SECRET_KEY is required outside `marketsync dev`")
     path = Path(settings.secret_key_file)
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    try:
+        # Created readable by its owner only, and never overwritten (O_EXCL).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                f"the dev key in {path} must be at least 32 characters (delete it to make one)"
+            ) from None
+        return key
+    key = secrets.token_urlsafe(48)  # 64 characters
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
     return key
+
+
+def open_vault(settings: Settings) -> Vault:
+    """The process's vault: SECRET_KEY to write and read, SECRET_KEY_FALLBACKS to read."""
+    fallbacks = [key.get_secret_value() for key in settings.secret_key_fallbacks]
+    return Vault(resolve_secret_key(settings), fallbacks=fallbacks)
 
 
 _FAKE_SERVER: Any = None
@@ -172,7 +195,7 @@ def open_runtime(
     client = redis if redis is not None else open_redis(settings)
     return Runtime(
         settings=settings,
-        secrets=SecretBox(secret_key),
+        vault=open_vault(settings),
         redis=client,
         http=http,
         marketplace=MarketplaceClient(http, base_url=marketplace_base_url, settings=settings),

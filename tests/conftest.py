@@ -30,6 +30,8 @@ from tests.support.servers import free_port, serve_asgi
 ORG = "org-a"
 OTHER_ORG = "org-b"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+# The key the tests' app was "rotated away from": still read, as SECRET_KEY_FALLBACKS.
+TEST_OLD_SECRET_KEY = "test-old-secret-key-rotated-away-from-0123456"
 
 
 def make_settings(database_url: str, port: int, **overrides: Any) -> Settings:
@@ -39,6 +41,7 @@ def make_settings(database_url: str, port: int, **overrides: Any) -> Settings:
         "redis_url": None,
         "marketplace_base_url": f"http://127.0.0.1:{port}/mock",
         "secret_key": SecretStr(TEST_SECRET_KEY),
+        "secret_key_fallbacks": [SecretStr(TEST_OLD_SECRET_KEY)],
         "scheduler_interval_s": 3600,
         "marketplace_timeout_s": 5,
         "log_level": "WARNING",

@@ -22,7 +22,7 @@ async def register_store(info: Info, input: RegisterStoreInput) -> RegisterStore
     await info.context.require_organization(input.organization_id)
     try:
         result = await registry.register_store(
-            secrets=info.context.rt.secrets,
+            secret_box=info.context.rt.vault.store_tokens,
             organization_id=input.organization_id,
             marketplace=input.marketplace,
             external_store_id=input.external_store_id,

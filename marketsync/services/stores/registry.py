@@ -40,7 +40,7 @@ def _required(value: str, name: str, limit: int) -> str:
 
 async def register_store(
     *,
-    secrets: SecretBox,
+    secret_box: SecretBox,
     organization_id: str,
     marketplace: Marketplace,
     external_store_id: str,
@@ -63,7 +63,7 @@ async def register_store(
         )
     fields: dict[str, Any] = {
         "store_name": store_name,
-        "access_token_encrypted": secrets.encrypt(access_token),
+        "access_token_encrypted": secret_box.encrypt(access_token),
         "currency": code,
     }
     key: dict[str, Any] = {

@@ -165,7 +165,7 @@ async def _work_through(rt: Runtime, store: Store, lock: LeasedLock, counts: Run
     """
     settings = rt.settings
     limiter = asyncio.Semaphore(settings.sync_concurrency)
-    access_token = rt.secrets.decrypt(store.access_token_encrypted)
+    access_token = rt.vault.store_tokens.decrypt(store.access_token_encrypted)
 
     async def attempt(sync_log: SyncLog) -> tuple[SyncLog, Outcome]:
         async with limiter:

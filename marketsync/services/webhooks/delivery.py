@@ -40,7 +40,7 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from marketsync.errors import SecretUnreadableError
+from marketsync.errors import UnreadableSecretError
 from marketsync.messages import Actor
 from marketsync.models import WebhookDelivery
 from marketsync.models.enums import DeliveryStatus
@@ -127,8 +127,8 @@ async def _claim(*, now: datetime, lease: datetime, limit: int) -> list[WebhookD
 async def _send(rt: Runtime, delivery: WebhookDelivery) -> SendResult:
     endpoint = delivery.endpoint
     try:
-        secret = rt.secrets.decrypt(endpoint.secret_encrypted)
-    except SecretUnreadableError:
+        secret = rt.vault.webhook_secrets.decrypt(endpoint.secret_encrypted)
+    except UnreadableSecretError:
         # SECRET_KEY changed since registration: nothing we could sign would verify.
         log.error("webhook_secret_unreadable", endpoint_id=str(endpoint.id))
         return SendResult(

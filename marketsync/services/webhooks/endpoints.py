@@ -74,7 +74,7 @@ async def register_webhook(
                 organization_id=organization_id,
                 event=event,
                 target_url=url,
-                secret_encrypted=rt.secrets.encrypt(secret),
+                secret_encrypted=rt.vault.webhook_secrets.encrypt(secret),
             )
         except IntegrityError:
             # Only reachable if the lock expired under a very slow database.

@@ -47,10 +47,11 @@ async def test_unexpected_errors_are_masked_and_logged(api: Api) -> None:
     assert error_codes(body) == ["INTERNAL_SERVER_ERROR"]
     assert body["errors"][0]["message"] == "Internal server error."
     assert "garbage" not in str(body)
-    assert "SecretUnreadableError" not in str(body)
+    assert "InvalidToken" not in str(body)
+    assert "UnreadableSecretError" not in str(body)
     assert await SyncLog.filter(store_id=uuid.UUID(store.id)).count() == 1
     errors = [entry for entry in logged if entry["event"] == "graphql_unexpected_error"]
-    assert [(e["path"], e["error"]) for e in errors] == [(["importOrder"], "SecretUnreadableError")]
+    assert [(e["path"], e["error"]) for e in errors] == [(["importOrder"], "UnreadableSecretError")]
     assert "garbage" not in str(errors)
 
 

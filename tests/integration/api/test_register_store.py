@@ -51,7 +51,7 @@ async def test_second_call_updates_and_keeps_id_and_sync_token(api: Api) -> None
     assert payload["store"]["currency"] == "TRY"
     assert await Store.all().count() == 1
     stored = await Store.get(id=first.id)
-    assert api.rt.secrets.decrypt(stored.access_token_encrypted) == "new-token-XYZ"
+    assert api.rt.vault.store_tokens.decrypt(stored.access_token_encrypted) == "new-token-XYZ"
     assert "new-token-XYZ" not in stored.access_token_encrypted
 
 

@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from marketsync.config import Settings
-from marketsync.crypto import SecretBox
+from marketsync.crypto import Purpose, SecretBox
 from marketsync.marketplaces.adapters.base import MarketplaceAdapter, StoreCredentials
 from marketsync.marketplaces.client import MarketplaceClient
 from marketsync.marketplaces.registry import Marketplaces, StoreRotatedToken
@@ -46,7 +46,7 @@ def registry(
         settings=settings,
         http=session,
         mock=MarketplaceClient(session, base_url="http://127.0.0.1:9/mock", settings=settings),
-        cipher=SecretBox(SECRET),
+        cipher=SecretBox(SECRET, Purpose.TOKEN_CACHE),
         redis=redis,
         store_rotated_token=rotated,
     )

@@ -118,7 +118,7 @@ async def live(api: Api, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Live]
             settings=settings,
             http=rt.http,
             mock=rt.marketplace,
-            cipher=rt.secrets,
+            cipher=rt.vault.token_cache,
             redis=None,
             store_rotated_token=rt._store_rotated_token,
         ),

@@ -10,12 +10,12 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from marketsync.crypto import SecretBox
+from marketsync.crypto import Purpose, SecretBox
 from marketsync.errors import AuthError
 from marketsync.marketplaces.tokens import KEY_PREFIX, LOCK_PREFIX, IssuedToken, TokenCache
 from tests.support.backends import REDIS_TEST_URL, redis_available, require
 
-BOX = SecretBox("token-cache-tests-secret-key-0123456789abcdef")
+BOX = SecretBox("token-cache-tests-secret-key-0123456789abcdef", Purpose.TOKEN_CACHE)
 
 
 class Exchanges:
@@ -132,7 +132,10 @@ async def test_a_lock_whose_holder_vanished_costs_one_bounded_wait(redis: Redis,
 
 
 async def test_an_entry_under_another_secret_key_is_exchanged_again(redis: Redis, key: str) -> None:
-    old = TokenCache(cipher=SecretBox("an-earlier-secret-key-0123456789abcdefgh"), redis=redis)
+    old = TokenCache(
+        cipher=SecretBox("an-earlier-secret-key-0123456789abcdefgh", Purpose.TOKEN_CACHE),
+        redis=redis,
+    )
     new = TokenCache(cipher=BOX, redis=redis)
     try:
         await old.get(key, Exchanges())

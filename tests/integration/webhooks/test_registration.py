@@ -38,7 +38,7 @@ async def test_a_new_endpoint_gets_a_secret_once_stored_encrypted(api: Api) -> N
     assert webhook["isActive"] is True
     row = await WebhookEndpoint.get(id=webhook["id"])
     assert secret not in row.secret_encrypted
-    assert api.rt.secrets.decrypt(row.secret_encrypted) == secret
+    assert api.rt.vault.webhook_secrets.decrypt(row.secret_encrypted) == secret
 
 
 async def test_registering_the_same_endpoint_again_returns_it_without_a_secret(api: Api) -> None:
@@ -51,7 +51,7 @@ async def test_registering_the_same_endpoint_again_returns_it_without_a_secret(a
     assert other_event["webhook"]["id"] != first["webhook"]["id"]
     assert other_event["signingSecret"] not in (None, first["signingSecret"])
     row = await WebhookEndpoint.get(id=first["webhook"]["id"])
-    assert api.rt.secrets.decrypt(row.secret_encrypted) == first["signingSecret"]
+    assert api.rt.vault.webhook_secrets.decrypt(row.secret_encrypted) == first["signingSecret"]
     body = await api.gql(LIST, {"org": ORG}, key=api.key)
     assert body["data"]["webhooks"] == [
         {
