@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    mock_marketplace_enabled: bool | None = None  # None: true under `dev`, else false
+    max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # larger /graphql bodies: 413
+    # Structural JSON bytes (`,` `[` `{`) a body may hold: 100,000 inventory items take ~600,000.
+    max_request_json_values: int = Field(1_000_000, ge=100)
+    max_ws_connections_per_client: int = Field(100, ge=1)  # per client address; next: 4429
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -88,6 +93,12 @@ class Settings(BaseSettings):
     def allow_private_targets(self) -> bool:
         if self.webhook_allow_private_targets is not None:
             return self.webhook_allow_private_targets
+        return self.is_dev
+
+    @property
+    def mock_marketplace_mounted(self) -> bool:
+        if self.mock_marketplace_enabled is not None:
+            return self.mock_marketplace_enabled
         return self.is_dev
 
     @property
