@@ -142,6 +142,7 @@ async def stack(
         "REDIS_URL": REDIS_URL,
         "SECRET_KEY": "bench-secret-key-0123456789-abcdefghij",
         "MARKETPLACE_BASE_URL": f"{base_url}/mock",
+        "MOCK_MARKETPLACE_ENABLED": "true",  # serve mounts the mock it points at
         "LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }

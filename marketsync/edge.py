@@ -52,6 +52,8 @@ INLINE_JSON_BYTES = 64 * 1024
 # Websocket messages are subscribe frames: a query and its variables.
 WS_MAX_MESSAGE_BYTES = 1024 * 1024
 WS_TOO_MANY_CONNECTIONS = 4429
+DRAIN_BYTES = 4 * 1024 * 1024
+DRAIN_S = 5.0
 SUBSCRIPTIONS_OVER_HTTP = (
     "Subscriptions are served over the websocket only: open a websocket to /graphql "
     "with the graphql-transport-ws protocol"
@@ -75,6 +77,13 @@ class RequestTooLargeError(EdgeError):
     status = 413
     code = "REQUEST_TOO_LARGE"
 
+    def closing_response(self) -> Response:
+        """The 413 for a body not read to its end: closing stops the client sending it
+        (uvicorn would otherwise read and discard the rest to keep the connection)."""
+        response = self.response()
+        response.headers["connection"] = "close"
+        return response
+
 
 def coded_response(status: int, message: str, code: str) -> Response:
     return JSONResponse(
@@ -88,26 +97,51 @@ def http_error_response(error: HTTPException) -> Response:
     return coded_response(error.status_code, error.reason, code)
 
 
-def check_declared_length(scope: Scope, limit: int) -> None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length" and value.isdigit() and int(value) > limit:
-            raise RequestTooLargeError(f"the request body is larger than {limit} bytes")
+class BodyLimit:
+    """Wraps ``receive``: raises once more than ``limit`` body bytes arrived, declared or not.
 
+    Nothing past the limit is kept. After a refusal, ``drain`` reads and discards the
+    rest when the whole body fits in ``limit + DRAIN_BYTES`` (and arrives within
+    ``DRAIN_S``), so a client that sent a little too much reads its 413 instead of a reset
+    connection; otherwise the 413 closes the connection.
+    """
 
-def limited_receive(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises once more than ``limit`` body bytes arrived, declared or not."""
-    received = 0
+    def __init__(self, scope: Scope, receive: Receive, limit: int) -> None:
+        self._receive = receive
+        self.limit = limit
+        self.received = 0
+        self.ended = False
+        self.declared: int | None = None
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit():
+                self.declared = int(value)
 
-    async def receive_within_limit() -> Message:
-        nonlocal received
-        message = await receive()
+    def check_declared(self) -> None:
+        if self.declared is not None and self.declared > self.limit:
+            raise RequestTooLargeError(f"the request body is larger than {self.limit} bytes")
+
+    async def receive(self) -> Message:
+        message = await self._receive()
         if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > limit:
-                raise RequestTooLargeError(f"the request body is larger than {limit} bytes")
+            self.received += len(message.get("body", b""))
+            self.ended = not message.get("more_body", False)
+            if self.received > self.limit:
+                raise RequestTooLargeError(f"the request body is larger than {self.limit} bytes")
+        else:
+            self.ended = True  # disconnected
         return message
 
-    return receive_within_limit
+    async def drain(self) -> bool:
+        """True when the body was read to its end (the connection can be kept)."""
+        budget = self.limit + DRAIN_BYTES
+        if self.declared is not None and self.declared > budget:
+            return False
+        with anyio.move_on_after(DRAIN_S):
+            while not self.ended and self.received <= budget:
+                message = await self._receive()
+                self.received += len(message.get("body", b""))
+                self.ended = message["type"] != "http.request" or not message.get("more_body")
+        return self.ended
 
 
 def decode_json(data: str | bytes, *, max_values: int) -> object:
@@ -215,10 +249,12 @@ class EdgeGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        body = BodyLimit(scope, receive, self.max_request_bytes)
         try:
-            check_declared_length(scope, self.max_request_bytes)
-            request = Request(scope, limited_receive(receive, self.max_request_bytes))
-            response = await self.run(request)
+            body.check_declared()
+            response = await self.run(Request(scope, body.receive))
+        except RequestTooLargeError as error:
+            response = error.response() if await body.drain() else error.closing_response()
         except EdgeError as error:
             response = error.response()
         except HTTPException as error:
