@@ -24,7 +24,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -170,8 +170,29 @@ async def decode_json_off_loop(data: bytes, *, max_values: int) -> object:
     if len(data) <= INLINE_JSON_BYTES:
         return decode_json(data, max_values=max_values)
     return await anyio.to_thread.run_sync(
-        lambda: decode_json(data, max_values=max_values), limiter=_DECODE_LIMITER
+        lambda: _without_undeclared_variables(decode_json(data, max_values=max_values)),
+        limiter=_DECODE_LIMITER,
     )
+
+
+def _without_undeclared_variables(data: object) -> object:
+    """Variables no operation declares are never used: dropped here, off the loop, so a
+    big unused one costs nothing later (every later walk over variables runs on the loop).
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("variables"), dict):
+        return data
+    try:
+        document = parse(data["query"]) if isinstance(data.get("query"), str) else None
+    except GraphQLError:
+        document = None  # refused later with the syntax error; no variable is used
+    declared = {
+        definition.variable.name.value
+        for operation in (document.definitions if document else ())
+        if isinstance(operation, OperationDefinitionNode)
+        for definition in operation.variable_definitions or ()
+    }
+    variables = data["variables"]
+    return {**data, "variables": {k: v for k, v in variables.items() if k in declared}}
 
 
 def request_data(data: object) -> GraphQLRequestData:
