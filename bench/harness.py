@@ -142,6 +142,8 @@ async def stack(
         "REDIS_URL": REDIS_URL,
         "SECRET_KEY": "bench-secret-key-0123456789-abcdefghij",
         "MARKETPLACE_BASE_URL": f"{base_url}/mock",
+        "MOCK_MARKETPLACE_ENABLED": "true",  # serve mounts the mock it points at
+        "MAX_WS_CONNECTIONS_PER_CLIENT": "5000",  # every subscriber is on 127.0.0.1
         "LOG_LEVEL": "WARNING",
         **(extra_env or {}),
     }

@@ -15,14 +15,12 @@ from typing import Any
 
 import dramatiq
 import structlog
-from cross_web import HTTPException as StrawberryHTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UnsetType
 from tortoise import Tortoise
@@ -30,6 +28,7 @@ from tortoise import Tortoise
 from marketsync.config import Settings, get_settings
 from marketsync.db import tortoise_config
 from marketsync.dbengines import open_connections
+from marketsync.edge import EdgeGraphQL
 from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
 from marketsync.logs import configure_logging
 from marketsync.marketplaces.mock import build_mock_app
@@ -45,7 +44,7 @@ from marketsync.webhooks.receiver import WebhookReceiver, receiver_routes
 log = structlog.get_logger(__name__)
 
 
-class MarketsyncGraphQL(GraphQL[Context, None]):
+class MarketsyncGraphQL(EdgeGraphQL):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
         return Context(request=request, rt=state.rt, hub=state.hub)
@@ -55,12 +54,6 @@ class MarketsyncGraphQL(GraphQL[Context, None]):
         if await context.refuses_presented_key():
             raise ConnectionRejectionError
         return UnsetType()
-
-    def parse_json(self, data: str | bytes) -> Any:
-        parsed = super().parse_json(data)
-        if not isinstance(parsed, dict):
-            raise StrawberryHTTPException(400, "The request body must be a JSON object")
-        return parsed
 
 
 def create_app(
@@ -116,8 +109,19 @@ def create_app(
             await Tortoise.close_connections()
 
     graphql = MarketsyncGraphQL(
-        schema, graphql_ide="graphiql", allowed_origins=settings.cors_allowed_origins
+        schema,
+        graphql_ide="graphiql",
+        allowed_origins=settings.cors_allowed_origins,
+        max_request_bytes=settings.max_request_bytes,
+        max_json_values=settings.max_request_json_values,
+        max_ws_per_client=settings.max_ws_connections_per_client,
     )
+    mock: list[BaseRoute] = []
+    if settings.mock_marketplace_mounted:  # under `dev` or MOCK_MARKETPLACE_ENABLED=true
+        mock = [
+            *receiver_routes(receiver, "/mock/webhook"),
+            Mount("/mock", build_mock_app(settings=settings, redis=redis)),
+        ]
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -125,8 +129,7 @@ def create_app(
             Route("/health", health),
             Route("/ready", ready),
             Route("/metrics", metrics),
-            *receiver_routes(receiver, "/mock/webhook"),
-            Mount("/mock", build_mock_app(settings=settings, redis=redis)),
+            *mock,
         ],
         lifespan=lifespan,
     )

@@ -47,15 +47,19 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
 
     os.environ.setdefault("MARKETSYNC_SELF_URL", f"http://{_local(host)}:{port}")
     from marketsync.config import get_settings
+    from marketsync.edge import WS_MAX_MESSAGE_BYTES
 
+    settings = get_settings()
     uvicorn.run(
         "marketsync.asgi:app",
         host=host,
         port=port,
         workers=workers,
-        log_level=get_settings().log_level.lower(),
+        log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=False,
+        # A bigger websocket frame closes the socket (1009) before anything decodes it.
+        ws_max_size=min(settings.max_request_bytes, WS_MAX_MESSAGE_BYTES),
     )
 
 

@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     marketsync_self_url: str = "http://127.0.0.1:8000"
     dramatiq_prom_port: int | None = None
+    mock_marketplace_enabled: bool | None = None  # None: true under `dev`, else false
+    max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # larger /graphql bodies: 413
+    # Structural JSON bytes (`,` `[` `{`) a body may hold: 100,000 inventory items take ~600,000.
+    max_request_json_values: int = Field(1_000_000, ge=100)
+    max_ws_connections_per_client: int = Field(100, ge=1)  # per client address; next: 4429
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -193,6 +198,12 @@ class Settings(BaseSettings):
     @property
     def is_live(self) -> bool:
         return self.marketplace_mode == "live"
+
+    @property
+    def mock_marketplace_mounted(self) -> bool:
+        if self.mock_marketplace_enabled is not None:
+            return self.mock_marketplace_enabled
+        return self.is_dev
 
     @property
     def is_sqlite(self) -> bool:

@@ -131,6 +131,8 @@ async def deployment() -> AsyncIterator[Deployment]:
             "REDIS_URL": REDIS_TEST_URL,
             "SECRET_KEY": "process-tests-secret-key-0123456789-abcdef",
             "MARKETPLACE_BASE_URL": f"{base_url}/mock",
+            "MOCK_MARKETPLACE_ENABLED": "true",  # serve mounts the mock it points at
+            "MAX_WS_CONNECTIONS_PER_CLIENT": "1000",  # every subscriber is on 127.0.0.1
             "SYNC_LOCK_TTL_S": "4",
             "SCHEDULER_INTERVAL_S": "1",
             "SCHEDULER_THROTTLE_S": "60",
