@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+GRACEFUL_SHUTDOWN_S = 5  # SIGTERM to exit: serve, dev and worker stop within ~10 s
+
 
 def _run(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     return asyncio.run(factory())
@@ -47,6 +49,8 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
         log_level=get_settings().log_level.lower(),
         access_log=False,
         proxy_headers=False,
+        # Open websockets and slow requests get this long after SIGTERM, then are cut.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 
@@ -59,6 +63,19 @@ def _check_secret_key() -> None:
     try:
         resolve_secret_key(get_settings())
     except ConfigurationError as error:
+        raise click.ClickException(str(error)) from error
+
+
+_HELD: list[object] = []  # the dev lock lives as long as the process
+
+
+def _hold_database(database_url: str) -> None:
+    """One `dev` per SQLite file: a second one refuses to start, saying why."""
+    from marketsync.db import DatabaseInUseError, hold_sqlite_file
+
+    try:
+        _HELD.append(hold_sqlite_file(database_url))
+    except DatabaseInUseError as error:
         raise click.ClickException(str(error)) from error
 
 
@@ -81,6 +98,7 @@ def dev(host: str, port: int) -> None:
     from marketsync.services.apikeys import create_api_key
 
     settings = get_settings()
+    _hold_database(settings.database_url)
     _run(lambda: apply_migrations(settings.database_url))
     key = _run(lambda: _with_db(lambda: create_api_key(organization_id="demo")))
     base = f"http://{_local(host)}:{port}"
@@ -136,6 +154,8 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
             str(threads),
             "--queues",
             *QUEUES,
+            "--worker-shutdown-timeout",
+            str(int(GRACEFUL_SHUTDOWN_S * 1000)),
         ]
     )
     sys.exit(dramatiq_main(args))  # type: ignore[no-untyped-call]
@@ -149,10 +169,14 @@ def scheduler(mode: str) -> None:
     from marketsync.config import get_settings
     from marketsync.jobs.process import run_scheduler
 
-    if not get_settings().redis_url:
-        raise click.ClickException("`marketsync scheduler` needs REDIS_URL (`dev` runs its own)")
+    if not get_settings().redis_url and mode != "once":
+        raise click.ClickException(
+            "`marketsync scheduler --loop` needs REDIS_URL (`dev` runs its own; without"
+            " Redis, `scheduler --once` runs the due work in-process, e.g. from cron)"
+        )
     _check_secret_key()
-    asyncio.run(run_scheduler(once=mode == "once"))
+    if not asyncio.run(run_scheduler(once=mode == "once")):
+        raise click.ClickException("the in-process run hit its deadline with work unfinished")
 
 
 @main.command()
