@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support.processes import Stack
+from tests.support.processes import Proc, Stack
+from tests.support.subscriptions import next_message, open_subscription
 
 SECRET = "embedded-ops-secret-key-0123456789-abcdef"
 
@@ -51,3 +57,47 @@ async def gql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@dataclass
+class OpenConnections:
+    """A live subscription and an HTTP request still in progress (its body half sent)."""
+
+    ws: Any
+    slow: socket.socket
+
+    def close(self) -> None:
+        self.slow.close()
+
+
+async def open_connections(base_url: str, sync_token: str) -> OpenConnections:
+    ws = await open_subscription(base_url, sync_token)
+    first = await next_message(ws)
+    assert first["type"] == "next", first
+    host, port = base_url.removeprefix("http://").split(":")
+    slow = socket.create_connection((host, int(port)), timeout=5)
+    slow.sendall(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"query":'
+    )
+    return OpenConnections(ws, slow)
+
+
+def sigterm_and_wait(proc: Proc, bound_s: float = 10) -> float:
+    """SIGTERM the process group; seconds until it exited (fails past ``bound_s``)."""
+    started = time.monotonic()
+    os.killpg(proc.popen.pid, signal.SIGTERM)
+    try:
+        proc.popen.wait(timeout=bound_s)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"{proc.name} still running {bound_s} s after SIGTERM:\n{proc.output()}"
+        ) from None
+    return time.monotonic() - started
+
+
+def printed_key(proc: Proc) -> str:
+    for line in proc.output().splitlines():
+        if line.startswith("API key (demo): "):
+            return line.removeprefix("API key (demo): ").strip()
+    raise AssertionError(f"no key printed:\n{proc.output()}")

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 
-from tests.integration.processes.embedded import embedded_stack, execute, gql, query
+from tests.integration.processes.embedded import (
+    embedded_stack,
+    execute,
+    gql,
+    open_connections,
+    printed_key,
+    query,
+    sigterm_and_wait,
+)
 from tests.support.graphql import IMPORT_ORDER, REGISTER_STORE, store_input
 from tests.support.processes import wait_until_ready
 from tests.support.servers import free_port
@@ -85,3 +94,57 @@ def test_scheduler_loop_without_redis_refuses_and_names_the_alternative(tmp_path
     assert done.returncode == 1
     assert "REDIS_URL" in done.stderr
     assert "--once" in done.stderr
+
+
+async def test_a_second_dev_on_the_same_file_refuses_and_the_first_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    # Given `marketsync dev` serving a SQLite file
+    stack = embedded_stack(tmp_path)
+    first_port, second_port = free_port(), free_port()
+    try:
+        first = stack.start("dev", "dev", "--port", str(first_port))
+        await wait_until_ready(f"http://127.0.0.1:{first_port}", first)
+
+        # When a second `dev` starts on the same file (another port)
+        second = stack.start("dev", "dev", "--port", str(second_port))
+        code = await asyncio.to_thread(second.popen.wait, 60)
+
+        # Then it refuses with a message naming the file and the holder, and the first
+        # still answers
+        assert code == 1, second.output()
+        assert "is in use by another `marketsync dev` (pid " in second.output()
+        assert str(tmp_path / "marketsync.db") in second.output()
+        async with httpx.AsyncClient() as client:
+            ready = await client.get(f"http://127.0.0.1:{first_port}/ready")
+        assert ready.status_code == 200
+    finally:
+        stack.stop_all()
+
+
+async def test_sigterm_ends_dev_within_10_s_with_a_subscription_and_a_request_open(
+    tmp_path: Path,
+) -> None:
+    # Given `marketsync dev` with a live subscription and an HTTP request half sent
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    stack = embedded_stack(tmp_path)
+    try:
+        dev = stack.start("dev", "dev", "--port", str(port))
+        await wait_until_ready(base_url, dev)
+        key = printed_key(dev)
+        body = await gql(base_url, REGISTER_STORE, {"input": store_input("demo")}, key)
+        connections = await open_connections(base_url, body["data"]["registerStore"]["syncToken"])
+
+        # When it gets SIGTERM
+        took = await asyncio.to_thread(sigterm_and_wait, dev)
+
+        # Then it exits within 10 s after a complete shutdown (uvicorn re-raises the
+        # signal it caught, hence -SIGTERM), and the subscription was closed, not dropped
+        connections.close()
+        print(f"dev exited {took:.1f} s after SIGTERM")
+        assert dev.popen.returncode in (0, -signal.SIGTERM), dev.output()
+        assert "Application shutdown complete" in dev.output()
+        assert connections.ws.close_code is not None
+    finally:
+        stack.stop_all()
