@@ -248,13 +248,21 @@ def mock_webhook(host: str, port: int, secret: str | None) -> None:
 @click.option("--url", required=True, help="base URL or the /graphql URL of a deployment")
 @click.option("--api-key", required=True)
 @click.option("--out", default=None, help="write the Markdown proof pack here")
-def proof(url: str, api_key: str, out: str | None) -> None:
+@click.option("--receiver-url", default=None, help="the URL the deployment reaches our receiver at")
+@click.option("--receiver-host", default="127.0.0.1", show_default=True)
+@click.option("--retry-wait", default=330.0, show_default=True, help="seconds to wait for a retry")
+@click.option("--redis-url", default=None, help="the deployment's Redis, to show the dedup TTL")
+@click.option("--worker-log", default=None, help="the worker's log file, to quote the job")
+def proof(url: str, api_key: str, out: str | None, **options: Any) -> None:
     """Run the proof scenario against a live deployment."""
-    from marketsync.proof import run_proof
+    from marketsync.proof import FAILED_PREFIX, run_proof
 
-    report, ok = _run(lambda: run_proof(url=url, api_key=api_key))
+    options["retry_wait_s"] = options.pop("retry_wait")
+    report, ok = _run(lambda: run_proof(url=url, api_key=api_key, **options))
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             handle.write(report)
     click.echo(report)
-    sys.exit(0 if ok else 1)
+    if not ok:
+        reason = next((line for line in report.splitlines() if line.startswith(FAILED_PREFIX)), "")
+        raise click.ClickException(reason or "proof failed")
