@@ -12,6 +12,7 @@ import click
 
 if TYPE_CHECKING:
     from marketsync.config import Settings
+GRACEFUL_SHUTDOWN_S = 5  # SIGTERM to exit: serve, dev and worker stop within ~10 s
 
 
 def _run(factory: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -60,6 +61,8 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
         proxy_headers=False,
         # A bigger websocket frame closes the socket (1009) before anything decodes it.
         ws_max_size=min(settings.max_request_bytes, WS_MAX_MESSAGE_BYTES),
+        # Open websockets and slow requests get this long after SIGTERM, then are cut.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
 
 
@@ -72,6 +75,19 @@ def _check_secret_key() -> None:
     try:
         resolve_secret_key(get_settings())
     except ConfigurationError as error:
+        raise click.ClickException(str(error)) from error
+
+
+_HELD: list[object] = []  # the dev lock lives as long as the process
+
+
+def _hold_database(database_url: str) -> None:
+    """One `dev` per SQLite file: a second one refuses to start, saying why."""
+    from marketsync.db import DatabaseInUseError, hold_sqlite_file
+
+    try:
+        _HELD.append(hold_sqlite_file(database_url))
+    except DatabaseInUseError as error:
         raise click.ClickException(str(error)) from error
 
 
@@ -90,6 +106,7 @@ def dev(host: str, port: int) -> None:
     from marketsync.services.apikeys import create_api_key
 
     settings = get_settings()
+    _hold_database(settings.database_url)
     _run(lambda: apply_migrations(settings.database_url))
     key = _run(lambda: _with_db(lambda: create_api_key(organization_id="demo")))
     base = f"http://{_local(host)}:{port}"
@@ -141,6 +158,8 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
             str(threads),
             "--queues",
             *QUEUES,
+            "--worker-shutdown-timeout",
+            str(int(GRACEFUL_SHUTDOWN_S * 1000)),
         ]
     )
     sys.exit(dramatiq_main(args))  # type: ignore[no-untyped-call]
@@ -154,10 +173,14 @@ def scheduler(mode: str) -> None:
     from marketsync.config import get_settings
     from marketsync.jobs.process import run_scheduler
 
-    if not get_settings().redis_url:
-        raise click.ClickException("`marketsync scheduler` needs REDIS_URL (`dev` runs its own)")
+    if not get_settings().redis_url and mode != "once":
+        raise click.ClickException(
+            "`marketsync scheduler --loop` needs REDIS_URL (`dev` runs its own; without"
+            " Redis, `scheduler --once` runs the due work in-process, e.g. from cron)"
+        )
     _check_secret_key()
-    asyncio.run(run_scheduler(once=mode == "once"))
+    if not asyncio.run(run_scheduler(once=mode == "once")):
+        raise click.ClickException("the in-process run hit its deadline with work unfinished")
 
 
 @main.command()
@@ -296,13 +319,21 @@ def mock_webhook(host: str, port: int, secret: str | None) -> None:
 @click.option("--url", required=True, help="base URL or the /graphql URL of a deployment")
 @click.option("--api-key", required=True)
 @click.option("--out", default=None, help="write the Markdown proof pack here")
-def proof(url: str, api_key: str, out: str | None) -> None:
+@click.option("--receiver-url", default=None, help="the URL the deployment reaches our receiver at")
+@click.option("--receiver-host", default="127.0.0.1", show_default=True)
+@click.option("--retry-wait", default=330.0, show_default=True, help="seconds to wait for a retry")
+@click.option("--redis-url", default=None, help="the deployment's Redis, to show the dedup TTL")
+@click.option("--worker-log", default=None, help="the worker's log file, to quote the job")
+def proof(url: str, api_key: str, out: str | None, **options: Any) -> None:
     """Run the proof scenario against a live deployment."""
-    from marketsync.proof import run_proof
+    from marketsync.proof import FAILED_PREFIX, run_proof
 
-    report, ok = _run(lambda: run_proof(url=url, api_key=api_key))
+    options["retry_wait_s"] = options.pop("retry_wait")
+    report, ok = _run(lambda: run_proof(url=url, api_key=api_key, **options))
     if out:
         with open(out, "w", encoding="utf-8") as handle:
             handle.write(report)
     click.echo(report)
-    sys.exit(0 if ok else 1)
+    if not ok:
+        reason = next((line for line in report.splitlines() if line.startswith(FAILED_PREFIX)), "")
+        raise click.ClickException(reason or "proof failed")

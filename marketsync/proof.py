@@ -2,13 +2,16 @@
 
 Each step is one real call to the deployment (HTTP or websocket) and is checked; the
 pack lists every step with its outcome, so a reader sees what was shown and what was
-not. Exit code 0 only when every step passed.
+not. The proof runs its own webhook receiver (``--receiver-url`` when the deployment
+reaches it under another address). The first failing step ends the run: later steps
+are listed as not run, and the exit code is 1. On a terminal each step prints a
+progress line as it goes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,6 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+
+from marketsync import proof_steps as steps
 
 REGISTER = """mutation($i: RegisterStoreInput!) { registerStore(input: $i) {
   storeId syncToken created userErrors { code message } } }"""
@@ -40,8 +45,17 @@ class Proof:
     base: str
     key: str
     session: aiohttp.ClientSession
+    receiver_url: str | None = None
+    receiver_host: str = "127.0.0.1"
+    retry_wait_s: float = 330.0
+    redis_url: str | None = None
+    worker_log: str | None = None
     steps: list[Step] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+
+    def progress(self, line: str) -> None:
+        if sys.stderr.isatty():
+            print(f"  … {line}", file=sys.stderr, flush=True)
 
     async def gql(
         self, query: str, variables: dict[str, Any] | None = None, *, auth: bool = True
@@ -55,12 +69,18 @@ class Proof:
             body: dict[str, Any] = await r.json()
             return body
 
-    async def step(self, name: str, check: Callable[[], Awaitable[str]]) -> None:
+    async def step(self, name: str, check: Callable[[], Awaitable[str]]) -> bool:
+        number = len(self.steps) + 1
+        if sys.stderr.isatty():
+            print(f"[{number}] {name} …", file=sys.stderr, flush=True)
         try:
             detail = await check()
             self.steps.append(Step(name, True, detail))
         except Exception as exc:
             self.steps.append(Step(name, False, f"{type(exc).__name__}: {exc}"))
+        if sys.stderr.isatty():
+            print(f"[{number}] {name}: {'ok' if self.steps[-1].ok else 'FAIL'}", file=sys.stderr)
+        return self.steps[-1].ok
 
 
 def _base(url: str) -> str:
@@ -73,13 +93,29 @@ def _expect(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-async def run_proof(*, url: str, api_key: str) -> tuple[str, bool]:
+async def run_proof(*, url: str, api_key: str, **options: Any) -> tuple[str, bool]:
+    """The Markdown pack and whether every step passed. ``options``: Proof's settings.
+
+    A failed pack ends with a line naming the failed step and why."""
     base = _base(url)
+    receiver = steps.Receiver()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        proof = Proof(base, api_key, session)
-        await _scenario(proof)
-    ok = all(step.ok for step in proof.steps)
-    return _render(proof, ok), ok
+        proof = Proof(base, api_key, session, **options)
+        await receiver.start(proof.receiver_host)
+        proof.facts["receiver"] = receiver
+        try:
+            await _scenario(proof)
+        finally:
+            await receiver.stop()
+    ok = len(proof.steps) == len(STEP_NAMES) and all(step.ok for step in proof.steps)
+    report = _render(proof, ok)
+    failed = next((step for step in proof.steps if not step.ok), None)
+    if failed is not None:
+        report += f"\n{FAILED_PREFIX}'{failed.name}': {failed.detail}\n"
+    return report, ok
+
+
+FAILED_PREFIX = "proof failed at step "
 
 
 async def _scenario(p: Proof) -> None:
@@ -175,33 +211,47 @@ async def _scenario(p: Proof) -> None:
         _expect(code == "UNAUTHENTICATED", code)
         return "registerStore without a key → UNAUTHENTICATED"
 
-    async def trigger() -> str:
-        body = await p.gql(
-            "mutation($s: UUID!) { triggerSync(storeId: $s) { id status } }",
-            {"s": p.facts["store"]},
-        )
-        job_id = body["data"]["triggerSync"]["id"]
-        for _ in range(100):
-            job = (
-                await p.gql("query($j: UUID!) { job(id: $j) { status summary } }", {"j": job_id})
-            )["data"]["job"]
-            if job["status"] in ("SUCCESS", "FAILED"):
-                return f"job {job_id} → {job['status']} `{json.dumps(job['summary'])}`"
-            await asyncio.sleep(0.3)
-        raise AssertionError("the sync job did not finish in 30 s (is a worker running?)")
+    checks: list[Callable[[], Awaitable[str]]] = [
+        health,
+        organization,
+        register,
+        lambda: steps.register_webhook(p),
+        imports,
+        duplicate,
+        status,
+        subscription,
+        auth,
+        lambda: steps.sync_retry(p),
+        lambda: steps.webhook_delivered(p),
+        lambda: steps.inventory_dry_run(p),
+        lambda: steps.inventory_write(p),
+        lambda: steps.inventory_dedup(p),
+        lambda: steps.inventory_confirmed(p),
+        lambda: steps.worker_log(p),
+    ]
+    for name, check in zip(STEP_NAMES, checks, strict=True):
+        if not await p.step(name, check):
+            return
 
-    for name, check in [
-        ("Health and readiness", health),
-        ("API key", organization),
-        ("registerStore is an upsert", register),
-        ("importOrder outcomes", imports),
-        ("importOrder is idempotent", duplicate),
-        ("syncStatus report", status),
-        ("syncStatus subscription", subscription),
-        ("Authentication", auth),
-        ("triggerSync runs a worker job", trigger),
-    ]:
-        await p.step(name, check)
+
+STEP_NAMES = (
+    "Health and readiness",
+    "API key",
+    "registerStore is an upsert",
+    "registerWebhook to the proof's receiver",
+    "importOrder outcomes",
+    "importOrder is idempotent",
+    "syncStatus report",
+    "syncStatus subscription",
+    "Authentication",
+    "triggerSync retries a due log",
+    "Webhook delivered and its signature verified",
+    "Inventory dry run of 1,001 items",
+    "Inventory forced write",
+    "Inventory dedup on repeat",
+    "Inventory batch polled to confirmed",
+    "Worker log for the job",
+)
 
 
 def _render(p: Proof, ok: bool) -> str:
@@ -211,7 +261,7 @@ def _render(p: Proof, ok: bool) -> str:
         f"- deployment: `{p.base}`",
         f"- run at: {datetime.now(UTC).isoformat()}",
         f"- result: **{'PASS' if ok else 'FAIL'}** "
-        f"({sum(s.ok for s in p.steps)}/{len(p.steps)} steps)",
+        f"({sum(s.ok for s in p.steps)}/{len(STEP_NAMES)} steps)",
         "",
         "| step | result | what was seen |",
         "|---|---|---|",
@@ -220,4 +270,5 @@ def _render(p: Proof, ok: bool) -> str:
         f"| {s.name} | {'pass' if s.ok else 'FAIL'} | {s.detail.replace('|', '/')} |"
         for s in p.steps
     ]
+    lines += [f"| {name} | not run | after a failed step |" for name in STEP_NAMES[len(p.steps) :]]
     return "\n".join(lines) + "\n"

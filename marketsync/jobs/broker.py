@@ -14,10 +14,11 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AsyncIO
+from dramatiq.middleware import AsyncIO, Retries
 
 from marketsync.config import Settings
 from marketsync.errors import ConfigurationError
+from marketsync.jobs.retrying import FailJobOnGiveUp
 
 QUEUES = ("sync", "webhooks", "inventory")
 
@@ -63,6 +64,7 @@ def make_broker(settings: Settings, *, loop: asyncio.AbstractEventLoop | None = 
         if loop is None:
             raise ConfigurationError("the embedded broker needs the server's running loop")
         broker.add_middleware(SharedLoopAsyncIO(loop))
+    broker.add_middleware(FailJobOnGiveUp(), before=Retries)
     for queue in QUEUES:
         broker.declare_queue(queue)
     dramatiq.set_broker(broker)

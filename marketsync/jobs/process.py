@@ -16,22 +16,30 @@ from marketsync.db import tortoise_config
 from marketsync.dbengines import open_connections
 from marketsync.errors import ConfigurationError
 from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
+from marketsync.jobs.inline import InlineRunner
 from marketsync.logs import configure_logging
-from marketsync.runtime import get_runtime, open_runtime, set_runtime
+from marketsync.runtime import Dispatcher, get_runtime, open_runtime, set_runtime
 
 log = structlog.get_logger(__name__)
+ONCE_DEADLINE_S = 120.0  # `scheduler --once` without Redis: the work it runs in-process
 
 
-async def open_process_runtime(settings: Settings, broker: Any) -> None:
+async def open_process_runtime(
+    settings: Settings, broker: Any, *, dispatcher: Dispatcher | None = None
+) -> None:
     await Tortoise.init(config=tortoise_config(settings.database_url), _enable_global_fallback=True)
     await open_connections()
-    if not settings.marketplace_base_url and not settings.is_live:
+    marketplace_base_url = settings.marketplace_base_url
+    if not marketplace_base_url and settings.embedded_redis:
+        # Embedded defaults: the mock of the `dev`/`serve` process at HOST:PORT.
+        marketplace_base_url = f"http://{settings.host}:{settings.port}/mock"
+    if not marketplace_base_url and not settings.is_live:
         raise ConfigurationError("MARKETPLACE_BASE_URL is required outside `marketsync dev`")
     set_runtime(
         open_runtime(
             settings,
-            dispatcher=BrokerDispatcher(broker),
-            marketplace_base_url=settings.marketplace_base_url or "",  # unused when live
+            dispatcher=dispatcher or BrokerDispatcher(broker),
+            marketplace_base_url=marketplace_base_url or "",  # unused when live
         )
     )
 
@@ -74,20 +82,39 @@ def setup_worker_broker() -> Any:
     return broker
 
 
-async def run_scheduler(*, once: bool) -> None:
+async def run_scheduler(*, once: bool) -> bool:
+    """Tick forever, or once; without REDIS_URL ``--once`` also runs the work it finds.
+
+    Returns False when an in-process run hit its deadline with work unfinished.
+    """
     from marketsync.jobs.scheduler import start_scheduler, tick
 
     settings = get_settings()
     configure_logging(level=settings.log_level, json=settings.log_json)
-    broker = make_broker(settings, loop=asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    broker = make_broker(settings, loop=loop)
     attach_actors(broker)
+    inline = None
+    if settings.embedded_redis:
+        inline = InlineRunner(broker, deadline=loop.time() + ONCE_DEADLINE_S)
 
-    await open_process_runtime(settings, broker)
+    await open_process_runtime(settings, broker, dispatcher=inline)
     try:
         if once:
             await tick(settings, quiet_when_idle=False)
-            return
+            if inline is None:
+                return True
+            finished = await inline.drain()
+            (log.info if finished else log.error)(
+                "scheduler_once_ran",
+                ran=inline.ran,
+                failed=inline.failed,
+                deferred=inline.deferred,
+                finished=finished,
+            )
+            return finished
         await start_scheduler(settings)
         await asyncio.Event().wait()
+        return True
     finally:
         await close_process_runtime()

@@ -1,11 +1,15 @@
 """APScheduler: every SCHEDULER_INTERVAL_S, enqueue what is due. Jobs here only send.
 
 Each tick takes a Redis ``SET NX`` for its time bucket, so several scheduler
-replicas enqueue nothing twice; a failing tick is logged and the next one runs.
+replicas enqueue nothing twice; a failing tick is logged and the next one runs. A
+tick is bounded: past its interval plus TICK_GRACE_S it is cancelled and logged
+(a database or broker that stopped answering), so the next tick is never held back
+by APScheduler's one-instance rule.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,11 @@ from marketsync.runtime import get_runtime
 from marketsync.services.due_work import enqueue_due_work
 
 log = structlog.get_logger(__name__)
+TICK_GRACE_S = 5.0
+
+
+def tick_timeout_s(settings: Settings) -> float:
+    return settings.scheduler_interval_s + TICK_GRACE_S
 
 
 def beat(settings: Settings) -> None:
@@ -32,6 +41,20 @@ def beat(settings: Settings) -> None:
 async def tick(settings: Settings, *, quiet_when_idle: bool = True) -> dict[str, int] | None:
     """One tick; the interval loop logs an idle tick at DEBUG, ``--once`` always reports."""
     beat(settings)
+    limit = tick_timeout_s(settings)
+    try:
+        async with asyncio.timeout(limit):
+            return await _tick(settings, quiet_when_idle=quiet_when_idle)
+    except TimeoutError:
+        log.error(
+            "scheduler_tick_timed_out",
+            timeout_s=limit,
+            reason="the database or Redis did not answer in time; the next tick retries",
+        )
+        raise
+
+
+async def _tick(settings: Settings, *, quiet_when_idle: bool) -> dict[str, int] | None:
     rt = get_runtime()
     bucket = int(time.time() // settings.scheduler_interval_s)
     if not await rt.redis.set(

@@ -25,6 +25,7 @@ from marketsync.messages import Actor
 from marketsync.models import Job, Store
 from marketsync.models.enums import JobStatus, JobType
 from marketsync.runtime import Runtime
+from marketsync.services.stores.connection import safe_error_text
 
 log = structlog.get_logger(__name__)
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -133,6 +134,20 @@ async def resend_stale_queued_syncs(*, rt: Runtime) -> int:
     if resent:
         log.info("sync_jobs_resent", count=resent)
     return resent
+
+
+async def fail_unfinished_job(*, job_id: uuid.UUID, error: BaseException) -> bool:
+    """End a QUEUED or RUNNING job (of any type) FAILED with a safe reason, when its
+    actor gave up retrying; whether it was unfinished."""
+    now = datetime.now(UTC)
+    changed = await Job.filter(id=job_id, status__in=_ACTIVE).update(
+        status=JobStatus.FAILED,
+        finished_at=now,
+        updated_at=now,
+        error=safe_error_text(error),
+        queued_slot=None,
+    )
+    return bool(changed)
 
 
 def _name(error: BaseException) -> str:
