@@ -140,7 +140,9 @@ API_PORT=$(free_port)
 MOCK_URL=http://127.0.0.1:$MOCK_PORT
 API_URL=http://127.0.0.1:$API_PORT
 export SECRET_KEY REDIS_URL LOG_LEVEL=WARNING
-export DATABASE_URL="$DATABASE_URL?maxsize=20" MARKETPLACE_BASE_URL=$MOCK_URL/mock
+# Both pools open their 20 connections at start: a shared server's connection limit then
+# fails start-up, not requests in the middle of a measurement.
+export DATABASE_URL="$DATABASE_URL?minsize=20&maxsize=20" MARKETPLACE_BASE_URL=$MOCK_URL/mock
 timeout 120 "$VENV/bin/marketsync" migrate >"$LOGS/migrate.log" 2>&1 ||
   { cat "$LOGS/migrate.log" >&2; fail "migrate failed"; }
 
@@ -258,7 +260,7 @@ measure() {
   local wrk=(timeout 120 wrk --timeout "$WRK_TIMEOUT" -t"$THREADS" -c"$CONNECTIONS")
   "${wrk[@]}" -d"$WARMUP" "${script[@]}" "$url" "${warm[@]}" >"$LOGS/warmup-$label.txt"
   "${wrk[@]}" -d"$DURATION" --latency "${script[@]}" "$url" "${args[@]}" >"$LOGS/wrk-$label.txt"
-  # Prints "requests/s p99-ms errors": errors are non-2xx answers plus socket errors.
+  # Prints "requests/s p99-ms errors": non-2xx answers, socket errors and 200s carrying errors.
   awk '
     /^Requests\/sec:/ { rps = $2 }
     /^ +99%/ {
@@ -267,6 +269,7 @@ measure() {
     }
     /Non-2xx or 3xx responses:/ { errors += $NF }
     /Socket errors:/ { gsub(/,/, ""); errors += $4 + $6 + $8 + $10 }
+    /^Body errors:/ { errors += $3 }
     END { printf "%s %s %d\n", rps, p99, errors }
   ' "$LOGS/wrk-$label.txt"
 }
@@ -302,6 +305,11 @@ while read -r side imported successes sent good; do
     echo "CHECK FAILED $side: $sent sent, $good SUCCESS after one attempt;" \
       "importedOrders $imported for $successes SUCCESS logs" >&2
     FAILED=1
+    timeout 30 psql "${PG_ADMIN%/*}/$DB" -c "
+      SELECT l.status, l.error_details, l.attempt, count(*) FROM sync_log l
+      JOIN store s ON s.id = l.store_id
+      WHERE s.external_store_id = '$side' AND l.receipt LIKE '%-1'
+      GROUP BY 1, 2, 3" >&2
   fi
 done <<<"$CHECK"
 echo "machine: load average $(cut -d' ' -f1-3 /proc/loadavg) at the end" >&2

@@ -12,10 +12,10 @@ local QUERY = "mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken:
   .. " { duplicate syncLog { id receipt status orderId amount currency errorDetails attempt"
   .. " nextRetryAt importedAt createdAt updatedAt } userErrors { field message code } } }"
 
-local started = 0
+threads = {}
 function setup(thread)
-  started = started + 1
-  thread:set("thread_number", started)
+  table.insert(threads, thread)
+  thread:set("thread_number", #threads)
 end
 
 local kind, token, receipt, mode, fixed
@@ -45,4 +45,21 @@ function request()
   counter = counter + 1
   local value = string.format("%s-%d-%d-1", receipt, thread_number, counter)
   return wrk.format("POST", nil, headers, body(value))
+end
+
+-- A 200 whose body carries GraphQL "errors" is a failure wrk would count as a success:
+-- counted per thread and printed as "Body errors: N" for bench/compare.sh.
+body_errors = 0 -- global: done() reads it from each thread
+function response(status, headers, body)
+  if status == 200 and body:find('"errors"', 1, true) then
+    body_errors = body_errors + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local total = 0
+  for _, thread in ipairs(threads) do
+    total = total + (thread:get("body_errors") or 0)
+  end
+  io.write(string.format("Body errors: %d\n", total))
 end

@@ -163,6 +163,10 @@ class OrderImporter {
         return { status: RATE_LIMITED, errorDetails: error.errorDetail, retryAfterS: error.retryAfterS };
       }
       if (error instanceof MarketplaceError) {
+        console.warn(
+          `marketplace_call_failed store_id=${store.id} error=${error.constructor.name}`
+          + ` error_details=${error.errorDetail}`,
+        );
         return { status: FAILED, errorDetails: error.errorDetail };
       }
       throw error;
