@@ -1,18 +1,23 @@
 'use strict';
 // Fernet decryption of the stores' access tokens, as marketsync/crypto.py stores them:
-// the Fernet key is SHA-256(SECRET_KEY), signing key its first 16 bytes, AES key the last 16.
+// the Fernet key is HKDF-SHA256(SECRET_KEY, salt, info "marketsync store-token v1"), 32
+// bytes; the signing key is its first 16 bytes, the AES key the last 16.
 // Token: 0x80 | 8-byte timestamp | 16-byte IV | AES-128-CBC ciphertext | HMAC-SHA256.
 
 const crypto = require('node:crypto');
 
 const HEADER = 1 + 8 + 16;
 const MAC = 32;
+const SALT = Buffer.from('marketsync secret-key salt v1');
+const STORE_TOKEN = Buffer.from('marketsync store-token v1');
 
 class SecretUnreadableError extends Error {}
 
 class SecretBox {
   constructor(secretKey) {
-    const digest = crypto.createHash('sha256').update(secretKey, 'utf8').digest();
+    const digest = Buffer.from(
+      crypto.hkdfSync('sha256', Buffer.from(secretKey, 'utf8'), SALT, STORE_TOKEN, 32),
+    );
     this.signingKey = digest.subarray(0, 16);
     this.encryptionKey = digest.subarray(16);
   }
