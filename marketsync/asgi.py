@@ -5,5 +5,9 @@ from __future__ import annotations
 import os
 
 from marketsync.app import create_app
+from marketsync.config import get_settings
+from marketsync.logs import configure_logging
 
+# Every server process imports this module, those uvicorn spawns for --workers too.
+configure_logging(level=get_settings().log_level, json=get_settings().log_json)
 app = create_app(self_url=os.environ.get("MARKETSYNC_SELF_URL", "http://127.0.0.1:8000"))
