@@ -69,6 +69,9 @@ _SENSITIVE_SUFFIXES: Final = (
     "secret",
     "password",
     "apikey",
+    "accesskey",
+    "secretkey",
+    "privatekey",
     "authorization",
     "cookie",
     "credentials",
@@ -87,7 +90,10 @@ LIBRARY_LEVELS: Final[Mapping[str, int]] = {
 
 _HANDLER_NAME: Final = "marketsync"
 
-_CREDENTIAL_WORD = r"(?:token|secret|passw(?:or)?d|api[-_]?key|authorization|cookie|credentials?)"
+_CREDENTIAL_WORD = (
+    r"(?:token|secret|passw(?:or)?d|(?:api|secret|access|private)[-_]?key|authorization"
+    r"|cookie|credentials?)"
+)
 _SUBSTITUTIONS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # scheme://user:password@host (and scheme://token@host): the whole userinfo goes.
     (re.compile(r"\b([a-z][a-z0-9+.\-]*://)[^\s/@?#]+@", re.IGNORECASE), rf"\1{REDACTED}@"),
@@ -100,9 +106,10 @@ _SUBSTITUTIONS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"\b(shp(?:at|ca|pa|ss)_)[A-Za-z0-9]+"), rf"\1{REDACTED}"),
     (re.compile(r"\b(Atz[ar]\|)[A-Za-z0-9._~+/%|=\-]+"), rf"\1{REDACTED}"),
 )
-#: key=value, key: value, "key": "value", PostgreSQL's ``Key (sync_token)=(value)``.
+#: key=value, key: value, "key": "value", PostgreSQL's ``Key (sync_token)=(value)``: a
+#: key whose name ends in a credential word (``accessToken``, ``x-api-key``).
 _PAIR: Final = re.compile(
-    rf"""\b([\w\-]*?{_CREDENTIAL_WORD}["')]?\s*[:=]\s*\(?)"""
+    rf"""({_CREDENTIAL_WORD}["')]?\s*[:=]\s*\(?)"""
     r"""("[^"]*"|'[^']*'|[^\s,;&"'(){}\[\]<>]+)""",
     re.IGNORECASE,
 )

@@ -68,6 +68,7 @@ TEXT_SECRETS: dict[str, tuple[str, list[str]]] = {
     "amazon access token": (f"lwa {AMAZON_ACCESS}", [AMAZON_ACCESS.removeprefix("Atza|")]),
     "url credentials": (f"connect postgres://marketsync:{DB_PASSWORD}@db:5432/x", [DB_PASSWORD]),
     "password pair": (f"login password={PLAIN_PASSWORD} failed", [PLAIN_PASSWORD]),
+    "environment dump": (f"SECRET_KEY={PLAIN_PASSWORD} LOG_LEVEL=INFO", [PLAIN_PASSWORD]),
     "json body": (f'{{"accessToken": "{PLAIN_PASSWORD} x", "n": 1}}', [PLAIN_PASSWORD]),
 }
 
@@ -95,6 +96,7 @@ SENSITIVE_KEYS = [
     "credentials",
     "webhook_secret",
     "lwaRefreshToken",
+    "aws_secret_access_key",
 ]
 
 ALL_NEEDLES = sorted({needle for _, needles in TEXT_SECRETS.values() for needle in needles})
