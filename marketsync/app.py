@@ -30,7 +30,6 @@ from marketsync.db import tortoise_config
 from marketsync.dbengines import open_connections
 from marketsync.edge import EdgeGraphQL
 from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
-from marketsync.logs import configure_logging
 from marketsync.marketplaces.mock import build_mock_app
 from marketsync.migrator import apply_migrations, pending_migrations
 from marketsync.pubsub import StatusHub
@@ -66,7 +65,6 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        configure_logging(level=settings.log_level, json=settings.log_json)
         if settings.is_dev:
             await apply_migrations(settings.database_url)
         await Tortoise.init(

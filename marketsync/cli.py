@@ -43,6 +43,16 @@ def main() -> None:
     """marketsync: keeps marketplace stores in sync, behind a GraphQL API."""
 
 
+def _configure_logging() -> None:
+    """Logging for this process. The processes uvicorn and dramatiq start for us set
+    theirs up in the modules they import (``asgi``, ``jobs.worker``), the same way."""
+    from marketsync.config import get_settings
+    from marketsync.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+
+
 def _serve(host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
@@ -51,11 +61,13 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
     from marketsync.edge import WS_MAX_MESSAGE_BYTES
 
     settings = get_settings()
+    _configure_logging()
     uvicorn.run(
         "marketsync.asgi:app",
         host=host,
         port=port,
         workers=workers,
+        log_config=None,  # uvicorn's loggers propagate to our root handler
         log_level=settings.log_level.lower(),
         access_log=False,
         proxy_headers=False,
@@ -149,9 +161,11 @@ def worker(processes: int, threads: int, metrics_port: int | None) -> None:
     _check_secret_key()
     if metrics_port is not None:
         os.environ["dramatiq_prom_port"] = str(metrics_port)  # noqa: SIM112  (Dramatiq reads this name)
+    _configure_logging()
     args = make_argument_parser().parse_args(  # type: ignore[no-untyped-call]
         [
             "marketsync.jobs.worker",
+            "--skip-logging",  # no basicConfig: ours is set up here and in each worker process
             "--processes",
             str(processes),
             "--threads",
@@ -179,6 +193,7 @@ def scheduler(mode: str) -> None:
             " Redis, `scheduler --once` runs the due work in-process, e.g. from cron)"
         )
     _check_secret_key()
+    _configure_logging()
     if not asyncio.run(run_scheduler(once=mode == "once")):
         raise click.ClickException("the in-process run hit its deadline with work unfinished")
 

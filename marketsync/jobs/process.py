@@ -59,7 +59,6 @@ class WorkerRuntime(Middleware):
     def before_worker_boot(self, broker: Any, worker: Any) -> None:
         # Before the worker consumes anything: a message that arrived during boot would
         # otherwise run without a runtime and be lost (actors do not retry).
-        configure_logging(level=self.settings.log_level, json=self.settings.log_json)
         thread = get_event_loop_thread()
         assert thread is not None
         thread.run_coroutine(open_process_runtime(self.settings, broker))
@@ -73,6 +72,9 @@ class WorkerRuntime(Middleware):
 
 def setup_worker_broker() -> Any:
     settings = get_settings()
+    # Each worker process imports this after dramatiq points its stderr at the pipe
+    # the parent reads, so the handler writes there.
+    configure_logging(level=settings.log_level, json=settings.log_json)
     broker = make_broker(settings)
     if settings.dramatiq_prom_port is not None:
         from dramatiq.middleware.prometheus import Prometheus
@@ -90,7 +92,6 @@ async def run_scheduler(*, once: bool) -> bool:
     from marketsync.jobs.scheduler import start_scheduler, tick
 
     settings = get_settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
     loop = asyncio.get_running_loop()
     broker = make_broker(settings, loop=loop)
     attach_actors(broker)
@@ -114,6 +115,7 @@ async def run_scheduler(*, once: bool) -> bool:
             )
             return finished
         await start_scheduler(settings)
+        log.info("scheduler_started", interval_s=settings.scheduler_interval_s)
         await asyncio.Event().wait()
         return True
     finally:
