@@ -88,6 +88,8 @@ LIBRARY_LEVELS: Final[Mapping[str, int]] = {
     "dramatiq": logging.INFO,
 }
 
+_TAKEN_OVER_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
 _HANDLER_NAME: Final = "marketsync"
 
 _CREDENTIAL_WORD = (
@@ -237,6 +239,15 @@ def configure_logging(
             existing.close()
     root.addHandler(handler)
     root.setLevel(numeric_level)
+    # uvicorn's own dictConfig (when something ran it with its default log_config)
+    # gives these loggers handlers of their own that do not propagate: take them back,
+    # or their lines would skip the format and the redaction.
+    for name in _TAKEN_OVER_LOGGERS:
+        logger = logging.getLogger(name)
+        for existing in list(logger.handlers):
+            logger.removeHandler(existing)
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     for name, floor in LIBRARY_LEVELS.items():
         logging.getLogger(name).setLevel(max(floor, numeric_level))
 
