@@ -115,6 +115,12 @@ _PAIR: Final = re.compile(
     r"""("[^"]*"|'[^']*'|[^\s,;&"'(){}\[\]<>]+)""",
     re.IGNORECASE,
 )
+#: Anything any pattern above (or a v4 UUID) could start with; no match, nothing to do.
+_SUSPECT: Final = re.compile(
+    r"://|bearer|basic|msk_|whsec_|shp|atz[ar]\||token|secret|passw|key|authoriz|cookie"
+    r"|credential|[0-9a-f]{8}-[0-9a-f]{4}-4",
+    re.IGNORECASE,
+)
 _UUID4: Final = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\b", re.IGNORECASE
 )
@@ -147,6 +153,8 @@ def _redact_pair(match: re.Match[str]) -> str:
 
 def scrub_text(text: str, *, keep_uuids: bool = False) -> str:
     """``text`` with every credential-shaped substring replaced by ``<redacted>``."""
+    if _SUSPECT.search(text) is None:  # one pass decides for most strings
+        return text
     for pattern, replacement in _SUBSTITUTIONS:
         text = pattern.sub(replacement, text)
     text = _PAIR.sub(_redact_pair, text)
