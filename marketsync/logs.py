@@ -88,6 +88,8 @@ LIBRARY_LEVELS: Final[Mapping[str, int]] = {
     "dramatiq": logging.INFO,
 }
 
+_TAKEN_OVER_LOGGERS: Final = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
 _HANDLER_NAME: Final = "marketsync"
 
 _CREDENTIAL_WORD = (
@@ -111,6 +113,12 @@ _SUBSTITUTIONS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
 _PAIR: Final = re.compile(
     rf"""({_CREDENTIAL_WORD}["')]?\s*[:=]\s*\(?)"""
     r"""("[^"]*"|'[^']*'|[^\s,;&"'(){}\[\]<>]+)""",
+    re.IGNORECASE,
+)
+#: Anything any pattern above (or a v4 UUID) could start with; no match, nothing to do.
+_SUSPECT: Final = re.compile(
+    r"://|bearer|basic|msk_|whsec_|shp|atz[ar]\||token|secret|passw|key|authoriz|cookie"
+    r"|credential|[0-9a-f]{8}-[0-9a-f]{4}-4",
     re.IGNORECASE,
 )
 _UUID4: Final = re.compile(
@@ -145,6 +153,8 @@ def _redact_pair(match: re.Match[str]) -> str:
 
 def scrub_text(text: str, *, keep_uuids: bool = False) -> str:
     """``text`` with every credential-shaped substring replaced by ``<redacted>``."""
+    if _SUSPECT.search(text) is None:  # one pass decides for most strings
+        return text
     for pattern, replacement in _SUBSTITUTIONS:
         text = pattern.sub(replacement, text)
     text = _PAIR.sub(_redact_pair, text)
@@ -237,6 +247,15 @@ def configure_logging(
             existing.close()
     root.addHandler(handler)
     root.setLevel(numeric_level)
+    # uvicorn's own dictConfig (when something ran it with its default log_config)
+    # gives these loggers handlers of their own that do not propagate: take them back,
+    # or their lines would skip the format and the redaction.
+    for name in _TAKEN_OVER_LOGGERS:
+        logger = logging.getLogger(name)
+        for existing in list(logger.handlers):
+            logger.removeHandler(existing)
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
     for name, floor in LIBRARY_LEVELS.items():
         logging.getLogger(name).setLevel(max(floor, numeric_level))
 

@@ -13,11 +13,13 @@ import base64
 import io
 import json
 import logging
+import logging.config
 import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
 import structlog
+import uvicorn.config
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MAX_INSTANCES, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -245,6 +247,26 @@ def test_standard_library_records_are_redacted_and_share_the_format(
     assert "Exception in ASGI application" in output
     assert "RuntimeError: upstream refused" in output
     assert output.count(name) == len(texts) + 1
+
+
+def test_uvicorn_loggers_configured_by_uvicorn_are_taken_back(restore_logging: None) -> None:
+    """``uvicorn app:app`` run by hand applies uvicorn's own dictConfig first: handlers
+    of its own on ``uvicorn``/``uvicorn.access`` that do not propagate."""
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    stream = io.StringIO()
+
+    configure_logging(level="INFO", json=True, stream=stream)
+    logging.getLogger("uvicorn.error").info("Started server process [%d]", 7)
+    logging.getLogger("uvicorn.access").info("GET /?token=%s", PLAIN_PASSWORD)
+
+    lines = [json.loads(line) for line in _lines(stream.getvalue())]
+    assert [(line["logger"], line["event"]) for line in lines] == [
+        ("uvicorn.error", "Started server process [7]"),
+        ("uvicorn.access", f"GET /?token={REDACTED}"),
+    ]
+    assert logging.getLogger("uvicorn").handlers == []
+    assert logging.getLogger("uvicorn.access").handlers == []
 
 
 def test_json_lines_carry_level_logger_and_context(rendered: Read) -> None:
