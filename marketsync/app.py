@@ -40,6 +40,8 @@ from marketsync.schema import schema
 from marketsync.schema.context import Context
 from marketsync.services.status import StatusReport, status_report
 from marketsync.services.stores import organization_of_store
+from marketsync.web import graphiql_page, web_routes
+from marketsync.web.origins import cors_middleware, log_refused_origin
 from marketsync.webhooks.receiver import WebhookReceiver, receiver_routes
 
 log = structlog.get_logger(__name__)
@@ -55,6 +57,15 @@ class MarketsyncGraphQL(GraphQL[Context, None]):
         if await context.refuses_presented_key():
             raise ConnectionRejectionError
         return UnsetType()
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        allowed = super().is_websocket_origin_allowed(request, origin)
+        if not allowed:
+            log_refused_origin(origin, transport="websocket")
+        return allowed
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()  # Strawberry's page, its scripts served by us (no CDN)
 
     def parse_json(self, data: str | bytes) -> Any:
         parsed = super().parse_json(data)
@@ -116,7 +127,7 @@ def create_app(
             await Tortoise.close_connections()
 
     graphql = MarketsyncGraphQL(
-        schema, graphql_ide="graphiql", allowed_origins=settings.cors_allowed_origins
+        schema, graphql_ide="graphiql", allowed_origins=settings.allowed_origins
     )
     app = Starlette(
         routes=[
@@ -127,7 +138,9 @@ def create_app(
             Route("/metrics", metrics),
             *receiver_routes(receiver, "/mock/webhook"),
             Mount("/mock", build_mock_app(settings=settings, redis=redis)),
+            *web_routes(),
         ],
+        middleware=[cors_middleware(settings.allowed_origins)],
         lifespan=lifespan,
     )
     app.state.receiver = receiver

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 MARKETPLACES = ("etsy", "shopify", "amazon", "trendyol")
 
@@ -62,7 +63,8 @@ class Settings(BaseSettings):
     marketplace_timeout_s: float = Field(10, gt=0)
     secret_key: SecretStr | None = None
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
-    cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    # Browser origins allowed over HTTP (CORS) and websockets; None: `*` under `dev`, else none.
+    cors_allowed_origins: Annotated[list[str] | None, NoDecode] = None
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -77,7 +79,10 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            # Written as browsers send `Origin` (lowercase, no default port); a path is refused.
+            return sorted(normalize_allowed_origins([str(part) for part in value]))
         return value
 
     @property
@@ -89,6 +94,13 @@ class Settings(BaseSettings):
         if self.webhook_allow_private_targets is not None:
             return self.webhook_allow_private_targets
         return self.is_dev
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The one answer to "may a page on another origin call us", for HTTP and websockets."""
+        if self.cors_allowed_origins is not None:
+            return self.cors_allowed_origins
+        return ["*"] if self.is_dev else []
 
     @property
     def is_sqlite(self) -> bool:
