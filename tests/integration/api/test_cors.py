@@ -194,9 +194,12 @@ async def test_websocket_from_another_origin_is_refused_and_logged(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with served(api, cors_allowed_origins=ALLOWED) as base_url:
-        with capture_logs() as logs, caplog.at_level(logging.DEBUG):
-            with pytest.raises(InvalidStatus) as refused:
-                await _handshake(base_url, REFUSED, api.key)
+        with (
+            capture_logs() as logs,
+            caplog.at_level(logging.DEBUG),
+            pytest.raises(InvalidStatus) as refused,
+        ):
+            await _handshake(base_url, REFUSED, api.key)
     assert refused.value.response.status_code == 403
     [line] = refusal_lines(logs)
     assert line["origin"] == REFUSED
