@@ -1,8 +1,7 @@
 """Pages on other origins: CORS_ALLOWED_ORIGINS governs HTTP (CORS) and websockets alike.
 
-Each test serves a second copy of the app on 127.0.0.1, built from settings with the
-origins under test and sharing the running test app's database and hub (its lifespan
-is not run a second time: Tortoise has one set of connections per process).
+Each test serves a second copy of the app on 127.0.0.1 built from settings with the
+origins under test (tests/support/origins.py), on the running test app's database.
 """
 
 from __future__ import annotations
@@ -20,10 +19,9 @@ from structlog.testing import capture_logs
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from marketsync.app import create_app
 from marketsync.config import Settings
-from tests.conftest import ORG, Api, make_settings
-from tests.support.servers import free_port, serve_asgi
+from tests.conftest import ORG, Api
+from tests.support.origins import served_with
 
 ALLOWED = "http://app.example.test:8080"
 REFUSED = "http://evil.example.test"
@@ -32,12 +30,7 @@ VIEWER = "query { viewer { organizationId } }"
 
 @contextlib.asynccontextmanager
 async def served(api: Api, **overrides: Any) -> AsyncIterator[str]:
-    port = free_port()
-    settings = make_settings(api.settings.database_url, port, **overrides)
-    app = create_app(settings, self_url=f"http://127.0.0.1:{port}")
-    app.state.rt = api.app.state.rt
-    app.state.hub = api.app.state.hub
-    async with serve_asgi(app, lifespan="off", port=port) as base_url:
+    async with served_with(api.app, api.settings.database_url, **overrides) as base_url:
         yield base_url
 
 
