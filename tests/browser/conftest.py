@@ -4,6 +4,9 @@ Never `playwright install`: the browser is the system one. Without it the browse
 tests skip and say why, except under CI=true, where they fail. Every request to a host
 other than 127.0.0.1/localhost is aborted and recorded; a failing test leaves a
 screenshot in test-artifacts/.
+
+The pages speak only GraphQL, so the suite runs against the SQLite app alone (kept near
+a minute on this machine); the API on PostgreSQL is what tests/integration covers.
 """
 
 from __future__ import annotations
@@ -43,6 +46,16 @@ class Tab:
     blocked: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    browser_on_postgres = [
+        item for item in items if here in item.path.parents and "[postgres" in item.name
+    ]
+    if browser_on_postgres:
+        config.hook.pytest_deselected(items=browser_on_postgres)
+        items[:] = [item for item in items if item not in browser_on_postgres]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -350,7 +350,8 @@
       ),
     );
     const pushes = await Promise.all(store.pushes.edges.map(({ node }) => pushRow(storeId, node)));
-    byId("push-rows").replaceChildren(...pushes);
+    const none = el("tr", {}, el("td", { colspan: 4, className: "muted", text: "No inventory pushes yet." }));
+    byId("push-rows").replaceChildren(...(pushes.length ? pushes : [none]));
     byId("details").hidden = false;
   }
 
