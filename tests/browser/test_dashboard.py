@@ -9,6 +9,8 @@ from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Tab
 from tests.conftest import ORG, Api, import_order, register_store
+from tests.support.origins import served_with
+from tests.support.servers import free_port
 
 REGISTER_WEBHOOK = """mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) {
   webhook { id } userErrors { code } } }"""
@@ -18,8 +20,12 @@ DELIVERIES = """query($org: String!) { webhookDeliveries(organizationId: $org) {
 
 
 async def open_dashboard(api: Api, page: Page, key: str) -> None:
-    await page.goto(f"{api.base_url}/")
-    assert page.url == f"{api.base_url}/dashboard"
+    await open_dashboard_at(api.base_url, page, key)
+
+
+async def open_dashboard_at(base_url: str, page: Page, key: str) -> None:
+    await page.goto(f"{base_url}/")
+    assert page.url == f"{base_url}/dashboard"
     await page.get_by_test_id("api-key-input").fill(key)
     await page.get_by_test_id("api-key-input").press("Enter")
 
@@ -132,3 +138,25 @@ async def wait_for_delivery(api: Api, *, attempt: int, timeout_s: float = 20) ->
             return delivery_id
         await asyncio.sleep(0.2)
     raise AssertionError(f"no delivery reached attempt {attempt}: {edges}")
+
+
+async def test_a_lost_connection_shows_reconnecting_and_recovers(api: Api, tab: Tab) -> None:
+    # Given the dashboard live on a server of its own (sharing the test app's database)
+    store = await register_store(api)
+    port = free_port()
+    async with served_with(api.app, api.settings.database_url, port=port):
+        await open_dashboard_at(f"http://127.0.0.1:{port}", tab.page, api.key)
+        live = tab.page.get_by_test_id("connection-status")
+        await expect(live).to_have_attribute("data-state", "live")
+
+    # When that server goes away, the page says so; when it is back, the page reconnects
+    await expect(live).to_have_attribute("data-state", "reconnecting")
+    await expect(live).to_contain_text("reconnecting")
+    async with served_with(api.app, api.settings.database_url, port=port):
+        await expect(live).to_have_attribute("data-state", "live", timeout=20_000)
+        await import_order(api, store.sync_token, "R-1001")
+
+        # Then live updates flow again, without a reload
+        row = tab.page.locator(f'[data-testid="store-row"][data-store-id="{store.id}"]')
+        await expect(row.get_by_test_id("store-imported")).to_have_text("1")
+        await expect(row.get_by_test_id("store-status")).to_have_text("SUCCESS")

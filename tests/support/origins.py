@@ -15,10 +15,12 @@ from tests.support.servers import free_port, serve_asgi
 
 
 @contextlib.asynccontextmanager
-async def served_with(running_app: Any, database_url: str, **overrides: Any) -> AsyncIterator[str]:
+async def served_with(
+    running_app: Any, database_url: str, *, port: int = 0, **overrides: Any
+) -> AsyncIterator[str]:
     from tests.conftest import make_settings
 
-    port = free_port()
+    port = port or free_port()
     settings = make_settings(database_url, port, **overrides)
     app = create_app(settings, self_url=f"http://127.0.0.1:{port}")
     app.state.rt = running_app.state.rt
