@@ -38,6 +38,8 @@ from marketsync.runtime import Runtime, open_redis, open_runtime, set_runtime
 from marketsync.schema.context import Context
 from marketsync.services.orders.status import StatusReport, status_report
 from marketsync.services.stores.registry import organization_of_store
+from marketsync.web import graphiql_page, web_routes
+from marketsync.web.origins import cors_middleware, log_refused_origin
 from marketsync.webhooks.receiver import WebhookReceiver, receiver_routes
 
 log = structlog.get_logger(__name__)
@@ -53,6 +55,15 @@ class MarketsyncGraphQL(EdgeGraphQL):
         if await context.refuses_presented_key():
             raise ConnectionRejectionError
         return UnsetType()
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        allowed = super().is_websocket_origin_allowed(request, origin)
+        if not allowed:
+            log_refused_origin(origin, transport="websocket")
+        return allowed
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql_page()  # Strawberry's page, its scripts served by us (no CDN)
 
 
 def create_app(
@@ -109,7 +120,7 @@ def create_app(
     graphql = MarketsyncGraphQL(
         schema,
         graphql_ide="graphiql",
-        allowed_origins=settings.cors_allowed_origins,
+        allowed_origins=settings.allowed_origins,
         max_request_bytes=settings.max_request_bytes,
         max_json_values=settings.max_request_json_values,
         max_ws_per_client=settings.max_ws_connections_per_client,
@@ -128,7 +139,9 @@ def create_app(
             Route("/ready", ready),
             Route("/metrics", metrics),
             *mock,
+            *web_routes(),
         ],
+        middleware=[cors_middleware(settings.allowed_origins)],
         lifespan=lifespan,
     )
     app.state.receiver = receiver

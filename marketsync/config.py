@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 MARKETPLACES = ("etsy", "shopify", "amazon", "trendyol")
 
@@ -142,7 +143,8 @@ class Settings(BaseSettings):
     # Earlier SECRET_KEYs, comma-separated: still read, never written (see rotate-secrets).
     secret_key_fallbacks: Annotated[list[SecretStr], NoDecode] = []
     secret_key_file: str = ".marketsync-secret"  # noqa: S105  (dev only: the path of a generated key)
-    cors_allowed_origins: Annotated[list[str], NoDecode] = []
+    # Browser origins allowed over HTTP (CORS) and websockets; None: `*` under `dev`, else none.
+    cors_allowed_origins: Annotated[list[str] | None, NoDecode] = None
     # Process wiring: `serve`/`dev` defaults, the URL the API calls itself at (its own
     # /mock in dev), and Dramatiq's own variable for the worker's metrics port.
     host: str = "127.0.0.1"
@@ -182,7 +184,10 @@ class Settings(BaseSettings):
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            # Written as browsers send `Origin` (lowercase, no default port); a path is refused.
+            return sorted(normalize_allowed_origins([str(part) for part in value]))
         return value
 
     @property
@@ -204,6 +209,13 @@ class Settings(BaseSettings):
         if self.mock_marketplace_enabled is not None:
             return self.mock_marketplace_enabled
         return self.is_dev
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The one answer to "may a page on another origin call us", for HTTP and websockets."""
+        if self.cors_allowed_origins is not None:
+            return self.cors_allowed_origins
+        return ["*"] if self.is_dev else []
 
     @property
     def is_sqlite(self) -> bool:
