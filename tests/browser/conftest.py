@@ -35,7 +35,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 30_000  # generous: CI machines are shared and pages load a large bundle
 
 
 @dataclass
