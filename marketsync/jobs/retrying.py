@@ -93,9 +93,11 @@ class FailJobOnGiveUp(Middleware):
         thread = get_event_loop_thread()
         if thread is None:
             return
+        given_up = record_given_up(message.actor_name, message.args, exception)
         try:
-            thread.run_coroutine(record_given_up(message.actor_name, message.args, exception))
+            thread.run_coroutine(given_up)
         except Exception as error:  # the database may be the thing that is down
+            given_up.close()  # never started: close it rather than leave it unawaited
             log.error(
                 "job_give_up_not_recorded",
                 actor=message.actor_name,
