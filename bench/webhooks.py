@@ -9,7 +9,8 @@ process (``--threads`` actor threads) and a minimal receiver in its own process.
 (a) raw: ``--deliveries`` POSTs of a signed event body straight from aiohttp to the
     receiver, one at a time (a1) and ``--threads`` at a time (a, the fair baseline: the
     worker runs that many deliveries at once);
-(b) backlog: ``--deliveries`` committed events, one delivery each, rung at once; the
+(b) backlog: ``--deliveries`` committed events, one delivery each, each commit's
+    doorbell rung at once; the
     worker claims, signs, POSTs, records: deliveries/s from the first doorbell to the
     last arrival, and the ratio b/a (target >= 0.7);
 (c) paced: ``--paced`` events committed one by one at ``--rate`` per second, each rung
@@ -241,14 +242,13 @@ async def main(args: argparse.Namespace) -> None:
                     raise RuntimeError("the worker did not deliver the warm-up event")
 
                 # (b) a backlog of committed events, rung at once.
-                ids: list[Any] = []
-                for index in range(args.deliveries):
-                    ids.extend(await commit_event(index))
+                commits = [await commit_event(index) for index in range(args.deliveries)]
                 async with session.delete(stats_url):
                     pass
                 started_wall = time.time()
                 started = time.perf_counter()
-                await ring_deliveries(rt=Doorbell(), delivery_ids=ids)
+                for ids in commits:  # one doorbell per commit, as the sync engine rings
+                    await ring_deliveries(rt=Doorbell(), delivery_ids=ids)
                 done = await wait_until(
                     lambda: _succeeded(WebhookDelivery, DeliveryStatus, args.deliveries + 1),
                     args.max_seconds,

@@ -17,7 +17,7 @@ from marketsync.messages import Actor
 from marketsync.runtime import get_runtime
 from marketsync.services.inventory.runner import run_inventory_poll, run_inventory_push
 from marketsync.services.sync.engine import run_store_sync
-from marketsync.services.webhooks.delivery import deliver_due
+from marketsync.services.webhooks.delivery import answer_doorbell
 
 
 @dramatiq.actor(
@@ -34,14 +34,9 @@ async def sync_store(job_id: str) -> None:
     **RETRY_OPTIONS,
 )
 async def deliver_webhook(delivery_id: str) -> None:
-    """A doorbell for ``delivery_id``: deliver the oldest due deliveries (a batch)."""
-    rt = get_runtime()
-    for outcome in await deliver_due(rt=rt):
-        if outcome.ring_again_in_s is not None:
-            # A delayed doorbell for the retry; if it is lost, the sweep rings.
-            await rt.dispatcher.send_delayed(
-                Actor.DELIVER_WEBHOOK, str(outcome.delivery_id), delay_s=outcome.ring_again_in_s
-            )
+    """A doorbell (one per commit, naming its first delivery): deliver every due
+    delivery, batch after batch."""
+    await answer_doorbell(rt=get_runtime(), delivery_id=delivery_id)
 
 
 @dramatiq.actor(

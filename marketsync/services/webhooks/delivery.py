@@ -1,12 +1,16 @@
 """Delivering webhooks: claim, sign, POST, record, decide what comes next.
 
-A doorbell (``deliver_webhook(delivery_id)``) runs ``deliver_due``: it claims the
-oldest due deliveries, up to a batch, sends them concurrently and records every
-outcome in one transaction (``recording.py``). Its own delivery is among them unless
-it is already done, in flight or not due, or older due ones fill the batch (then a later doorbell, a
-delayed one or the sweep takes it: every due delivery has one). Batching is what lets
-one worker keep up with a backlog: a handful of statements per batch instead of per
-delivery, and a doorbell whose delivery an earlier batch took costs one small query.
+A doorbell (``deliver_webhook(delivery_id)``, one per commit) runs ``answer_doorbell``:
+batch after batch (``deliver_due``), it claims the oldest due deliveries, sends them
+concurrently and records every outcome in one transaction (``recording.py``), the
+recording of one batch overlapping the claim and sends of the next. It goes on while
+batches come back full, up to ``MAX_BATCHES_PER_DOORBELL``, then rings itself again
+rather than hold a worker thread for ever. Its own deliveries are among those it
+takes unless another doorbell took them first (every due delivery has a doorbell: its
+commit's, a delayed one for a retry, or the sweep's). Batching is what lets one worker
+keep up with a backlog: a handful of statements per batch instead of per delivery, one
+secret decryption per endpoint per batch, and a doorbell whose deliveries an earlier
+batch took costs one small query.
 Idempotence and exclusivity:
 
 * only PENDING deliveries that are due (``next_retry_at`` null or past), unclaimed (or
@@ -30,8 +34,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -42,7 +48,7 @@ from tortoise.transactions import in_transaction
 
 from marketsync.errors import UnreadableSecretError
 from marketsync.messages import Actor
-from marketsync.models import WebhookDelivery
+from marketsync.models import WebhookDelivery, WebhookEndpoint
 from marketsync.models.enums import DeliveryStatus
 from marketsync.runtime import Runtime
 from marketsync.services.pagination import after_key
@@ -55,8 +61,23 @@ log = structlog.get_logger(__name__)
 BATCH_SIZE = 50
 CLAIM_MARGIN_S = 30.0
 WIRE_ORDER = ("eventId", "event", "timestamp", "organizationId", "storeId", "data")
+MAX_BATCHES_PER_DOORBELL = 20
 SWEEP_PAGE = 500
 SWEEP_MAX_RINGS = 5000
+# Delayed doorbells for retries are rounded up to this step and sent once per step:
+# one message for every retry due at the same moment (schedules and Retry-After are
+# whole seconds), and never one that arrives before its retry is due.
+DOORBELL_DELAY_STEP_S = 0.1
+
+Sent = list[tuple[WebhookDelivery, SendResult]]
+
+
+@dataclass(frozen=True)
+class Drained:
+    """What one doorbell did: every attempt made, and whether due work may remain."""
+
+    outcomes: list[DeliveryOutcome]
+    more: bool
 
 
 def wire_body(payload: dict[str, Any]) -> bytes:
@@ -80,13 +101,72 @@ def _due(now: datetime) -> Q:
 async def deliver_due(*, rt: Runtime, limit: int = BATCH_SIZE) -> list[DeliveryOutcome]:
     """Claim the oldest due deliveries (up to ``limit``), send them concurrently and
     record the outcomes; one outcome per attempt made."""
+    sent = await _claim_and_send(rt, limit=limit)
+    return await record_outcomes(rt, sent) if sent else []
+
+
+async def drain_due(
+    *, rt: Runtime, limit: int = BATCH_SIZE, max_batches: int = MAX_BATCHES_PER_DOORBELL
+) -> Drained:
+    """``deliver_due`` batch after batch while batches come back full (at most
+    ``max_batches``); ``more`` when the last one was full, so due work may remain.
+
+    Recording a batch runs while the next one is claimed and sent: the two touch
+    disjoint rows (a claimed delivery is not claimable), and at most one recording is
+    in flight, so every outcome is written before this returns.
+    """
+    outcomes: list[DeliveryOutcome] = []
+    recording: asyncio.Task[list[DeliveryOutcome]] | None = None
+    more = False
+    try:
+        for _ in range(max_batches):
+            sent = await _claim_and_send(rt, limit=limit)
+            if recording is not None:
+                outcomes.extend(await recording)
+                recording = None
+            if not sent:
+                more = False
+                break
+            recording = asyncio.create_task(record_outcomes(rt, sent))
+            more = len(sent) >= limit
+            if not more:
+                break
+    finally:
+        if recording is not None:
+            outcomes.extend(await recording)
+    return Drained(outcomes, more)
+
+
+async def answer_doorbell(*, rt: Runtime, delivery_id: str) -> Drained:
+    """What a ``deliver_webhook`` message does: drain the due deliveries, ring delayed
+    doorbells for the retries that are due soon (one per moment), and ring again at
+    once if the drain stopped at its bound with work left."""
+    drained = await drain_due(rt=rt)
+    delays = {
+        math.ceil(outcome.ring_again_in_s / DOORBELL_DELAY_STEP_S) * DOORBELL_DELAY_STEP_S
+        for outcome in drained.outcomes
+        if outcome.ring_again_in_s is not None
+    }
+    for delay_s in sorted(delays):
+        # If this one is lost, the sweep rings.
+        await rt.dispatcher.send_delayed(Actor.DELIVER_WEBHOOK, delivery_id, delay_s=delay_s)
+    if drained.more:
+        await rt.dispatcher.send(Actor.DELIVER_WEBHOOK, delivery_id)
+    return drained
+
+
+async def _claim_and_send(rt: Runtime, *, limit: int) -> Sent:
     now = datetime.now(UTC)
     lease = now + timedelta(seconds=rt.settings.webhook_timeout_s + CLAIM_MARGIN_S)
     claimed = await _claim(now=now, lease=lease, limit=limit)
     if not claimed:
         return []
-    results = await asyncio.gather(*(_send(rt, delivery) for delivery in claimed))
-    return await record_outcomes(rt, list(zip(claimed, results, strict=True)))
+    secrets: dict[object, str | None] = {}
+    for delivery in claimed:
+        if delivery.endpoint_id not in secrets:
+            secrets[delivery.endpoint_id] = _secret(rt, delivery.endpoint)
+    results = await asyncio.gather(*(_send(rt, d, secrets[d.endpoint_id]) for d in claimed))
+    return list(zip(claimed, results, strict=True))
 
 
 def _claimable(now: datetime) -> QuerySet[WebhookDelivery]:
@@ -124,13 +204,18 @@ async def _claim(*, now: datetime, lease: datetime, limit: int) -> list[WebhookD
     return rows
 
 
-async def _send(rt: Runtime, delivery: WebhookDelivery) -> SendResult:
-    endpoint = delivery.endpoint
+def _secret(rt: Runtime, endpoint: WebhookEndpoint) -> str | None:
     try:
-        secret = rt.vault.webhook_secrets.decrypt(endpoint.secret_encrypted)
+        return rt.vault.webhook_secrets.decrypt(endpoint.secret_encrypted)
     except UnreadableSecretError:
         # SECRET_KEY changed since registration: nothing we could sign would verify.
         log.error("webhook_secret_unreadable", endpoint_id=str(endpoint.id))
+        return None
+
+
+async def _send(rt: Runtime, delivery: WebhookDelivery, secret: str | None) -> SendResult:
+    endpoint = delivery.endpoint
+    if secret is None:
         return SendResult(
             status=None,
             ok=False,

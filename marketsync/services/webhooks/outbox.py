@@ -1,8 +1,9 @@
 """The transactional outbox: events are rows written with the change they describe.
 
-``emit_event`` must run inside the caller's transaction; the returned delivery ids
-are sent to the broker only after commit (a message is a doorbell, the database is
-the truth, and the scheduler's sweep rings again for any doorbell that was lost).
+``emit_event`` must run inside the caller's transaction; after commit,
+``ring_deliveries`` rings one doorbell for the returned delivery ids (a message is a
+doorbell, the database is the truth, and the scheduler's sweep rings again for any
+doorbell that was lost).
 """
 
 from __future__ import annotations
@@ -69,15 +70,23 @@ async def emit_event(
 
 
 async def ring_deliveries(*, rt: Runtime, delivery_ids: list[uuid.UUID]) -> None:
-    """After commit: ask a worker to deliver now.
+    """After commit: ask a worker to deliver now, with one message for the whole commit.
+
+    A doorbell drains every due delivery (``delivery.answer_doorbell``: batches, looping
+    while a batch comes back full), so the deliveries of one commit need one message
+    between them, not one each; it names the first of them, for the logs.
 
     A doorbell that cannot be sent (the broker's Redis is down) is logged, not raised:
     the rows are committed, and the scheduler's sweep rings them when it can.
     """
-    for delivery_id in delivery_ids:
-        try:
-            await rt.dispatcher.send(Actor.DELIVER_WEBHOOK, str(delivery_id))
-        except Exception as exc:  # the sweep is the guarantee; the caller's work is done
-            log.warning(
-                "webhook_doorbell_lost", delivery_id=str(delivery_id), error=type(exc).__name__
-            )
+    if not delivery_ids:
+        return
+    try:
+        await rt.dispatcher.send(Actor.DELIVER_WEBHOOK, str(delivery_ids[0]))
+    except Exception as exc:  # the sweep is the guarantee; the caller's work is done
+        log.warning(
+            "webhook_doorbell_lost",
+            delivery_id=str(delivery_ids[0]),
+            deliveries=len(delivery_ids),
+            error=type(exc).__name__,
+        )

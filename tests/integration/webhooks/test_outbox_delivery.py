@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from marketsync.messages import Actor
 from marketsync.models import DeliveryAttempt, Job, WebhookDelivery, WebhookEventRecord
 from marketsync.models.enums import DeliveryStatus, JobStatus
+from marketsync.runtime import Dispatcher
 from marketsync.services.due_work import enqueue_due_work
 from marketsync.services.sync.enqueue import enqueue_store_sync
-from marketsync.services.webhooks.delivery import deliver_due
+from marketsync.services.webhooks.delivery import answer_doorbell, deliver_due, drain_due
 from marketsync.webhooks.sender import build_webhook_session
 from tests.conftest import ORG, Api, import_order, register_store
 from tests.support.webhook_receivers import Answer, ScriptedReceiver, eventually, serve_receiver
@@ -389,3 +391,85 @@ async def test_concurrent_batches_split_the_due_deliveries_between_them(api: Api
     assert len(receiver.received) == 20
     assert len({r.headers["webhook-id"] for r in receiver.received}) == 20
     assert await DeliveryAttempt.all().count() == 20
+
+
+@dataclasses.dataclass
+class RecordingDispatcher:
+    """Lists every message sent through it; passes them on to ``inner`` if given."""
+
+    inner: Dispatcher | None
+    sent: list[tuple[str, tuple[Any, ...], float | None]] = dataclasses.field(default_factory=list)
+
+    async def send(self, actor_name: str, *args: Any) -> None:
+        self.sent.append((actor_name, args, None))
+        if self.inner is not None:
+            await self.inner.send(actor_name, *args)
+
+    async def send_delayed(self, actor_name: str, *args: Any, delay_s: float) -> None:
+        self.sent.append((actor_name, args, delay_s))
+        if self.inner is not None:
+            await self.inner.send_delayed(actor_name, *args, delay_s=delay_s)
+
+
+async def test_the_deliveries_of_one_commit_are_rung_with_one_message(api: Api) -> None:
+    dispatcher = RecordingDispatcher(api.rt.dispatcher)
+    recording = dataclasses.replace(api.rt, dispatcher=dispatcher)
+    async with (
+        serve_receiver(Answer(200)) as first,
+        serve_receiver(Answer(200)) as second,
+        serve_receiver(Answer(200)) as third,
+    ):
+        for receiver in (first, second, third):
+            await register_webhook(api, receiver.url)
+        ids = await emit(recording)
+        await eventually(count_succeeded(3))
+        assert (await enqueue_due_work(rt=api.rt))["dueDeliveries"] == 0
+        await asyncio.sleep(0.3)
+
+    assert len(ids) == 3
+    assert dispatcher.sent == [(Actor.DELIVER_WEBHOOK, (str(ids[0]),), None)]
+    assert [len(r.received) for r in (first, second, third)] == [1, 1, 1]
+    event_ids = {r.headers["webhook-id"] for r in [*first.received, *second.received]}
+    assert event_ids == {str((await delivery(ids[0])).event_record_id)}
+    assert {r.headers["webhook-id"] for r in third.received} == event_ids
+    for delivery_id in ids:
+        assert [(a.attempt, a.status_code) for a in await attempts(delivery_id)] == [(1, 200)]
+
+
+async def test_a_drain_loops_over_full_batches_up_to_its_bound(api: Api) -> None:
+    async with serve_receiver(Answer(200)) as receiver:
+        await register_webhook(api, receiver.url)
+        ids = [(await emit(api.rt, data={"n": n}, ring=False))[0] for n in range(5)]
+
+        bounded = await drain_due(rt=api.rt, limit=2, max_batches=2)
+        rest = await drain_due(rt=api.rt, limit=2, max_batches=2)
+        idle = await drain_due(rt=api.rt, limit=2, max_batches=2)
+
+    assert [outcome.delivery_id for outcome in bounded.outcomes] == ids[:4]
+    assert bounded.more is True  # stopped at its bound with a full batch: ring again
+    assert [outcome.delivery_id for outcome in rest.outcomes] == ids[4:]
+    assert rest.more is False
+    assert (idle.outcomes, idle.more) == ([], False)
+    assert len(receiver.received) == 5
+    assert await DeliveryAttempt.all().count() == 5
+    assert await WebhookDelivery.filter(status=DeliveryStatus.SUCCESS).count() == 5
+
+
+async def test_a_doorbell_at_its_bound_rings_again_and_retries_share_delayed_doorbells(
+    api: Api, tune: Callable[..., None]
+) -> None:
+    tune(webhook_retry_schedule_s=[30.0])
+    dispatcher = RecordingDispatcher(None)  # nothing reaches the worker: we ring by hand
+    recording = dataclasses.replace(api.rt, dispatcher=dispatcher)
+    async with serve_receiver(*[Answer(500)] * 3) as receiver:
+        await register_webhook(api, receiver.url)
+        ids = [(await emit(api.rt, data={"n": n}, ring=False))[0] for n in range(3)]
+        drained = await answer_doorbell(rt=recording, delivery_id=str(ids[0]))
+
+    assert [(o.delivery_id, o.status, o.retry_in_s) for o in drained.outcomes] == [
+        (delivery_id, DeliveryStatus.PENDING, 30.0) for delivery_id in ids
+    ]
+    assert drained.more is False
+    # Three retries due at the same moment: one delayed doorbell, no immediate one.
+    assert dispatcher.sent == [(Actor.DELIVER_WEBHOOK, (str(ids[0]),), 30.0)]
+    assert len(receiver.received) == 3
