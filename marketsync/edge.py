@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
@@ -154,6 +155,10 @@ def decode_json(data: str | bytes, *, max_values: int) -> object:
     raw = data.encode() if isinstance(data, str) else data
     if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > max_values:
         raise RequestTooLargeError(f"the request body has more than {max_values} JSON values")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the standard library decides: lone surrogates, NaN, big ints, the error kind
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -299,6 +304,14 @@ class EdgeGraphQL(GraphQL[Context, None]):
             self._sockets[address] -= 1
             if self._sockets[address] <= 0:
                 del self._sockets[address]
+
+    def encode_json(self, data: object) -> str:
+        """orjson (UTF-8, no spaces); what it refuses (a lone surrogate) as the stdlib writes
+        it. Text, not bytes: Strawberry sends bytes as binary websocket frames."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
 
     def parse_json(self, data: str | bytes) -> Any:
         """GET's ``variables`` and ``extensions`` (bounded by the URL's length)."""
