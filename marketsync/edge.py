@@ -32,8 +32,9 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLRequestData, process_result
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.types import HTTPMethod
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -248,6 +249,17 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_start(message)
 
 
+def _is_json_post(scope: Scope) -> bool:
+    """POST with ``Content-Type: application/json`` (parameters allowed), the API's path."""
+    if scope["method"] != "POST":
+        return False
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media_type: bytes = value.split(b";", 1)[0].strip().lower()
+            return media_type == b"application/json"
+    return False
+
+
 class EdgeGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with the edge's limits; see the module docstring."""
 
@@ -278,7 +290,11 @@ class EdgeGraphQL(GraphQL[Context, None]):
         body = BodyLimit(scope, receive, self.max_request_bytes)
         try:
             body.check_declared()
-            response = await self.run(Request(scope, body.receive))
+            request = Request(scope, body.receive)
+            if _is_json_post(scope):
+                response = await self._post_json(request)
+            else:
+                response = await self.run(request)
         except RequestTooLargeError as error:
             response = error.response() if await body.drain() else error.closing_response()
         except EdgeError as error:
@@ -328,6 +344,16 @@ class EdgeGraphQL(GraphQL[Context, None]):
             return request_data(self.parse_query_params(request.query_params))
         return await super().parse_http_body(request)
 
+    async def _post_json(self, request: Request) -> Response:
+        """A JSON POST, as Strawberry's ``run`` does it for one operation, without its
+        per-request machinery (adapter, sub-response, protocol checks): the same body
+        checks, context, execution and response shape."""
+        # No sub-response: our context never sets headers or a status on one.
+        context = await self.get_context(request, response=None)  # type: ignore[arg-type]
+        data = await decode_json_off_loop(await request.body(), max_values=self.max_json_values)
+        result = await self._execute(request_data(data), context, "POST")
+        return Response(self.encode_json(process_result(result)), media_type="application/json")
+
     async def execute_single(
         self,
         request: Request,
@@ -337,13 +363,18 @@ class EdgeGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """As Strawberry's, but a subscription (or multipart subscription) is refused."""
-        method = request_adapter.method
+        return await self._execute(request_data, context, request_adapter.method)
+
+    async def _execute(
+        self, request_data: GraphQLRequestData, context: Context, method: HTTPMethod
+    ) -> ExecutionResult:
+        """As Strawberry's ``execute_single``, but a subscription (or multipart
+        subscription) is refused."""
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
         try:
             return await self.schema.execute(
                 request_data.query,
-                root_value=root_value,
+                root_value=None,
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,
