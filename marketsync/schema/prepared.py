@@ -24,6 +24,8 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 MAX_PREPARED = 512
+# Longer documents are not kept: the cache then holds at most 512 x 16 KiB of text.
+MAX_PREPARED_CHARS = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,12 +65,15 @@ class RememberPrepared(SchemaExtension):
         yield
         context = self.execution_context
         document = context.graphql_document
-        if context.pre_execution_errors or document is None or not context.query:
+        query = context.query
+        if context.pre_execution_errors or document is None or not query:
+            return
+        if len(query) > MAX_PREPARED_CHARS:
             return
         prepared = getattr(context.schema, "prepared", None)
         if isinstance(prepared, PreparedDocuments):
             prepared.put(
-                context.query,
+                query,
                 getattr(context, "_provided_operation_name", None),  # an InitVar: kept private
                 Prepared(document, context.operation_type, context.operation_name),
             )
