@@ -1,6 +1,6 @@
 """importOrder throughput against `{ __typename }`, one uvicorn worker on PostgreSQL + Redis.
 
-    .venv/bin/python bench/import_order.py [--requests 3000] [--concurrency 32]
+    .venv/bin/python bench/import_order.py [--requests 3000] [--concurrency 32] [--workers 1]
 
 Prints requests/s and p50/p99 for (a) `{ __typename }`, (b) importOrder of a receipt
 seen before, (c) importOrder of new receipts, and the ratios b/a and c/a measured in
@@ -17,14 +17,17 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import gql, load, register_store, stack
+from harness import gql, load, register_store, stack, wait_ready
 
 IMPORT = """mutation($t: UUID!, $r: String!) { importOrder(input: {syncToken: $t, receipt: $r}) {
   duplicate syncLog { id status } userErrors { code } } }"""
 
 
-async def main(requests: int, concurrency: int) -> None:
-    async with stack() as bench:
+async def main(requests: int, concurrency: int, workers: int) -> None:
+    async with stack(api=False) as bench:
+        port = bench.base_url.rsplit(":", 1)[1]
+        bench.start("serve", "--port", port, "--workers", str(workers))
+        await wait_ready(bench.base_url)
         key = bench.run("apikey", "create", "--org", "bench").strip().splitlines()[-1]
         connector = aiohttp.TCPConnector(limit=concurrency)
         async with aiohttp.ClientSession(connector=connector) as session:
@@ -52,6 +55,7 @@ async def main(requests: int, concurrency: int) -> None:
             c = await load(
                 "(c) importOrder, new receipt", new, total=requests, concurrency=concurrency
             )
+    print(f"serve --workers {workers}")
     for result in (a, b, c):
         print(result.line())
     print(f"ratio b/a = {b.rate / a.rate:.2f}  (target >= 0.6)")
@@ -62,5 +66,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="API processes (serve --workers)")
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.concurrency))
+    asyncio.run(main(args.requests, args.concurrency, args.workers))

@@ -23,6 +23,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
@@ -31,8 +32,9 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLRequestData, process_result
 from strawberry.http.parse_content_type import parse_content_type
+from strawberry.http.types import HTTPMethod
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -155,6 +157,10 @@ def decode_json(data: str | bytes, *, max_values: int) -> object:
     if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > max_values:
         raise RequestTooLargeError(f"the request body has more than {max_values} JSON values")
     try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass  # the standard library decides: lone surrogates, NaN, big ints, the error kind
+    try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise EdgeError("the request body is not valid UTF-8") from error
@@ -243,6 +249,17 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_start(message)
 
 
+def _is_json_post(scope: Scope) -> bool:
+    """POST with ``Content-Type: application/json`` (parameters allowed), the API's path."""
+    if scope["method"] != "POST":
+        return False
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media_type: bytes = value.split(b";", 1)[0].strip().lower()
+            return media_type == b"application/json"
+    return False
+
+
 class EdgeGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with the edge's limits; see the module docstring."""
 
@@ -273,7 +290,11 @@ class EdgeGraphQL(GraphQL[Context, None]):
         body = BodyLimit(scope, receive, self.max_request_bytes)
         try:
             body.check_declared()
-            response = await self.run(Request(scope, body.receive))
+            request = Request(scope, body.receive)
+            if _is_json_post(scope):
+                response = await self._post_json(request)
+            else:
+                response = await self.run(request)
         except RequestTooLargeError as error:
             response = error.response() if await body.drain() else error.closing_response()
         except EdgeError as error:
@@ -300,6 +321,14 @@ class EdgeGraphQL(GraphQL[Context, None]):
             if self._sockets[address] <= 0:
                 del self._sockets[address]
 
+    def encode_json(self, data: object) -> str:
+        """orjson (UTF-8, no spaces); what it refuses (a lone surrogate) as the stdlib writes
+        it. Text, not bytes: Strawberry sends bytes as binary websocket frames."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
+
     def parse_json(self, data: str | bytes) -> Any:
         """GET's ``variables`` and ``extensions`` (bounded by the URL's length)."""
         return decode_json(data, max_values=self.max_json_values)
@@ -315,6 +344,16 @@ class EdgeGraphQL(GraphQL[Context, None]):
             return request_data(self.parse_query_params(request.query_params))
         return await super().parse_http_body(request)
 
+    async def _post_json(self, request: Request) -> Response:
+        """A JSON POST, as Strawberry's ``run`` does it for one operation, without its
+        per-request machinery (adapter, sub-response, protocol checks): the same body
+        checks, context, execution and response shape."""
+        # No sub-response: our context never sets headers or a status on one.
+        context = await self.get_context(request, response=None)  # type: ignore[arg-type]
+        data = await decode_json_off_loop(await request.body(), max_values=self.max_json_values)
+        result = await self._execute(request_data(data), context, "POST")
+        return Response(self.encode_json(process_result(result)), media_type="application/json")
+
     async def execute_single(
         self,
         request: Request,
@@ -324,13 +363,18 @@ class EdgeGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """As Strawberry's, but a subscription (or multipart subscription) is refused."""
-        method = request_adapter.method
+        return await self._execute(request_data, context, request_adapter.method)
+
+    async def _execute(
+        self, request_data: GraphQLRequestData, context: Context, method: HTTPMethod
+    ) -> ExecutionResult:
+        """As Strawberry's ``execute_single``, but a subscription (or multipart
+        subscription) is refused."""
         allowed = OperationType.from_http(method) - {OperationType.SUBSCRIPTION}
         try:
             return await self.schema.execute(
                 request_data.query,
-                root_value=root_value,
+                root_value=None,
                 variable_values=request_data.variables,
                 context_value=context,
                 operation_name=request_data.operation_name,

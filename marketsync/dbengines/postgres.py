@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # no stubs
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import (
     TransactionalDBClient,
@@ -31,7 +32,18 @@ class SafeTransactionContextPooled(TransactionContextPooled):
         return self.client
 
 
+class PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # untyped base
+    """No reset query on release: it was a second round trip per query (py-spy: as long
+    as the query itself). asyncpg still rolls back an open transaction on release; we
+    hold no session state (advisory locks, LISTEN, cursors, session SETs) to undo."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
 class SafeAsyncpgDBClient(AsyncpgDBClient):
+    connection_class = PooledConnection
+
     def _in_transaction(self) -> TransactionContext:
         return SafeTransactionContextPooled(TransactionWrapper(self), self._pool_init_lock)
 

@@ -15,8 +15,13 @@ from graphql import GraphQLError, StringValueNode, visit
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
 
-_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
 MESSAGE = "text inputs must not contain NUL characters or unpaired UTF-16 surrogates"
+
+
+def is_forbidden(text: str) -> bool:
+    """NUL, or a lone surrogate (only possible in non-ASCII text: the regex runs only then)."""
+    return "\x00" in text or (not text.isascii() and _SURROGATES.search(text) is not None)
 
 
 def has_forbidden_text(value: Any) -> bool:
@@ -25,7 +30,7 @@ def has_forbidden_text(value: Any) -> bool:
     while stack:
         item = stack.pop()
         if isinstance(item, str):
-            if _FORBIDDEN.search(item):
+            if is_forbidden(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
@@ -41,7 +46,7 @@ class _Strings(Visitor):
         self.found = False
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-        if _FORBIDDEN.search(node.value):
+        if is_forbidden(node.value):
             self.found = True
 
 

@@ -53,7 +53,7 @@ def clean_receipt(receipt: str) -> str:
 async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> ImportResult:
     receipt = clean_receipt(receipt)
     store_id = await store_id_for_token(sync_token=sync_token)
-    existing = await SyncLog.get_or_none(store_id=store_id, receipt=receipt)
+    existing = await _log_of(store_id, receipt)
     if existing is not None:
         ORDER_IMPORTS.labels("duplicate").inc()
         return ImportResult(await _settled(rt, existing), duplicate=True)
@@ -78,6 +78,34 @@ async def import_order(*, rt: Runtime, sync_token: uuid.UUID, receipt: str) -> I
     await rt.publish_status(store.id)
     ORDER_IMPORTS.labels(outcome.status.value).inc()
     return ImportResult(claimed, duplicate=False)
+
+
+_LOG_SQL: dict[str, str] = {}
+
+
+def _log_sql(dialect: str) -> str:
+    """The (store, receipt) lookup as one parameterized statement, built once per dialect."""
+    sql = _LOG_SQL.get(dialect)
+    if sql is None:
+        meta = SyncLog._meta
+        columns = ", ".join(f'"{column}"' for column in meta.db_fields)
+        first, second = ("$1", "$2") if dialect == "postgres" else ("?", "?")
+        sql = _LOG_SQL[dialect] = (
+            f'SELECT {columns} FROM "{meta.db_table}" '  # noqa: S608 (names from the model)
+            f'WHERE "store_id" = {first} AND "receipt" = {second} LIMIT 1'
+        )
+    return sql
+
+
+async def _log_of(store_id: uuid.UUID, receipt: str) -> SyncLog | None:
+    """``SyncLog.get_or_none(store_id=…, receipt=…)`` without building a queryset: this
+    is the whole database work of a seen receipt, and the ORM's query building cost more
+    CPU than the query (py-spy: ~30% of the request against ~11% in asyncpg)."""
+    db = SyncLog._meta.db
+    store_field = SyncLog._meta.fields_map["store_id"]
+    values = [store_field.to_db_value(store_id, SyncLog), receipt]
+    _, rows = await db.execute_query(_log_sql(db.capabilities.dialect), values)
+    return SyncLog._init_from_db(**dict(rows[0])) if rows else None
 
 
 async def _settled(rt: Runtime, log: SyncLog) -> SyncLog:
