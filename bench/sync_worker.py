@@ -54,10 +54,19 @@ async def main(stores: int, sizes: list[int], profile: bool) -> None:
         spy = None
         if profile:
             spy_bin = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-            spy = subprocess.Popen(
-                [spy_bin, "record", "--subprocesses", "--pid", str(worker.pid),
-                 "--format", "speedscope", "-o", f"{bench.folder}/worker.speedscope.json",
-                 "--rate", "200", "--nonblocking"],
+            spy = await asyncio.create_subprocess_exec(
+                spy_bin,
+                "record",
+                "--subprocesses",
+                "--pid",
+                str(worker.pid),
+                "--format",
+                "speedscope",
+                "-o",
+                f"{bench.folder}/worker.speedscope.json",
+                "--rate",
+                "200",
+                "--nonblocking",
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -78,7 +87,7 @@ async def main(stores: int, sizes: list[int], profile: bool) -> None:
             await db.close()
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
-                spy.wait(timeout=120)
+                await asyncio.wait_for(spy.wait(), 120)
         del worker
         print(f"(run folder {bench.folder}; the machine is shared: rely on the ratios)")
         for line in lines:
@@ -129,7 +138,10 @@ async def worker_round(
     for job_id in jobs:
         broker.enqueue(
             dramatiq.Message(
-                queue_name="sync", actor_name="sync_store", args=(str(job_id),), kwargs={},
+                queue_name="sync",
+                actor_name="sync_store",
+                args=(str(job_id),),
+                kwargs={},
                 options={},
             )
         )
