@@ -123,24 +123,75 @@ async def record_outcomes(
     if len(results) == 1:
         return await _record_one(store_id, *results[0], now=now, max_attempts=max_attempts)
     async with in_transaction() as conn:
-        open_ids = set(
-            await SyncLog.filter(id__in=[log.id for log, _ in results])
-            .exclude(status=SyncLogStatus.SUCCESS)
-            .select_for_update()
-            .using_db(conn)
-            .values_list("id", flat=True)
-        )
-        written = [(log, outcome) for log, outcome in results if log.id in open_ids]
-        for log, outcome in written:
-            _apply(log, outcome, now=now, max_attempts=max_attempts)
-        if written:
-            await SyncLog.bulk_update([log for log, _ in written], fields=_WRITTEN, using_db=conn)
+        if conn.capabilities.dialect == "postgres":
+            written = await _write_postgres(conn, results, now=now, max_attempts=max_attempts)
+        else:
+            written = await _write_portable(conn, results, now=now, max_attempts=max_attempts)
         successes = sum(o.status == SyncLogStatus.SUCCESS for _, o in written)
         store_changes: dict[str, Any] = {"last_sync_at": now, "updated_at": now}
         if successes:
             store_changes["imported_orders"] = F("imported_orders") + successes
         await Store.filter(id=store_id).using_db(conn).update(**store_changes)
     return successes
+
+
+Written = list[tuple[SyncLog, Outcome]]
+
+# One statement for a whole chunk: the rows are locked by the UPDATE itself, and a row
+# that turned SUCCESS meanwhile is re-checked after the lock (READ COMMITTED) and left
+# alone. Building Tortoise's bulk_update (CASE per column) cost the sync worker about
+# 40% of its CPU (py-spy); this is one prepared statement with array parameters.
+_UPDATE_CHUNK = """
+UPDATE sync_log AS s SET status = v.status, attempt = v.attempt,
+  error_details = v.error_details, order_id = v.order_id, amount = v.amount,
+  currency = v.currency, imported_at = v.imported_at, next_retry_at = v.next_retry_at,
+  updated_at = v.updated_at
+FROM unnest($1::uuid[], $2::varchar[], $3::int[], $4::varchar[], $5::varchar[],
+  $6::numeric[], $7::varchar[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[])
+  AS v(id, status, attempt, error_details, order_id, amount, currency, imported_at,
+       next_retry_at, updated_at)
+WHERE s.id = v.id AND s.status <> 'SUCCESS'
+RETURNING s.id
+"""
+
+
+async def _write_postgres(
+    conn: Any, results: Written, *, now: datetime, max_attempts: int
+) -> Written:
+    before = [{name: getattr(log, name) for name in _WRITTEN} for log, _ in results]
+    for log, outcome in results:
+        _apply(log, outcome, now=now, max_attempts=max_attempts)
+    logs = [log for log, _ in results]
+    columns: list[list[Any]] = [[log.id for log in logs]]
+    for name in _WRITTEN:
+        values = [getattr(log, name) for log in logs]
+        columns.append([v.value for v in values] if name == "status" else values)
+    rows = await conn.execute_query_dict(_UPDATE_CHUNK, columns)
+    written_ids = {row["id"] for row in rows}
+    for (log, _), saved in zip(results, before, strict=True):
+        if log.id not in written_ids:  # left as it was, as the portable path leaves it
+            for name, value in saved.items():
+                setattr(log, name, value)
+    return [(log, outcome) for log, outcome in results if log.id in written_ids]
+
+
+async def _write_portable(
+    conn: Any, results: Written, *, now: datetime, max_attempts: int
+) -> Written:
+    """SQLite (no row locks; one writer at a time): read which are open, then write them."""
+    open_ids = set(
+        await SyncLog.filter(id__in=[log.id for log, _ in results])
+        .exclude(status=SyncLogStatus.SUCCESS)
+        .select_for_update()
+        .using_db(conn)
+        .values_list("id", flat=True)
+    )
+    written = [(log, outcome) for log, outcome in results if log.id in open_ids]
+    for log, outcome in written:
+        _apply(log, outcome, now=now, max_attempts=max_attempts)
+    if written:
+        await SyncLog.bulk_update([log for log, _ in written], fields=_WRITTEN, using_db=conn)
+    return written
 
 
 async def _record_one(
