@@ -200,6 +200,7 @@ async def faults(tmp_path: Path) -> AsyncIterator[Faults]:
                     "WEBHOOK_TIMEOUT_S": "2",
                     "WEBHOOK_RETRY_SCHEDULE_S": "1,1,1",
                     "SYNC_LOCK_TTL_S": "20",
+                    "SYNC_RESEND_AFTER_S": "3",  # the sweep re-sends what an outage left
                     "SCHEDULER_INTERVAL_S": "1",
                     "SCHEDULER_THROTTLE_S": "0",
                     "SCHEDULER_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
