@@ -44,6 +44,7 @@ ORG = "org-a"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 HAS_REDIS_SERVER = os.path.exists(REDIS_SERVER)
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+TEST_APPLICATION = "marketsync-fault-test"  # the test's own readers, as pg_stat_activity names them
 
 
 class OwnRedis:
@@ -185,7 +186,8 @@ async def faults(tmp_path: Path) -> AsyncIterator[Faults]:
     database_url = await create_pg_database()
     port = free_port()
     pool = await asyncpg.create_pool(
-        database_url.split("?")[0].replace("postgres://", "postgresql://", 1)
+        database_url.split("?")[0].replace("postgres://", "postgresql://", 1),
+        server_settings={"application_name": TEST_APPLICATION},
     )
     try:
         async with serve_asgi(outside) as outside_url:
