@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -267,6 +268,9 @@ async def faults(tmp_path: Path, faults_template: Template) -> AsyncIterator[Fau
                 await faults.start_api()
                 yield faults
             finally:
+                for proc in stack.procs:  # all at once: each takes seconds to wind down
+                    if proc.popen.poll() is None:
+                        os.killpg(proc.popen.pid, signal.SIGTERM)
                 stack.stop_all()
     finally:
         redis.stop()
