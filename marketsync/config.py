@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     sync_status_window: int = Field(20, ge=1)
     sync_max_attempts: int = Field(5, ge=1)
     sync_concurrency: int = Field(10, ge=1)  # marketplace calls in flight per chunk
+    # A QUEUED sync whose message is older than this is sent again by the scheduler sweep.
+    sync_resend_after_s: float = Field(30, gt=0)
 
     scheduler_interval_s: float = Field(30, gt=0)
     scheduler_throttle_s: float = Field(60, ge=0)

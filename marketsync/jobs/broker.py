@@ -39,6 +39,19 @@ class RunningLoopThread(EventLoopThread):
         return None
 
 
+class DaemonLoopAsyncIO(AsyncIO):
+    """AsyncIO whose loop thread does not keep the process alive. A second SIGTERM (one
+    sent to the whole process group: the parent forwards its own) takes Dramatiq's kill
+    path, ``sys.exit`` in the main thread; a non-daemon loop thread would then run the
+    current actor to its end, however long, before the process could exit."""
+
+    def before_worker_boot(self, broker: Any, worker: Any) -> None:
+        thread = EventLoopThread(self.logger)
+        thread.daemon = True
+        thread.start(timeout=1.0)
+        set_event_loop_thread(thread)
+
+
 class SharedLoopAsyncIO(AsyncIO):
     """Run async actors on the server's own loop (embedded mode)."""
 
@@ -58,7 +71,7 @@ def make_broker(settings: Settings, *, loop: asyncio.AbstractEventLoop | None = 
     broker: Any
     if settings.redis_url:
         broker = RedisBroker(url=settings.redis_url)  # type: ignore[no-untyped-call]
-        broker.add_middleware(AsyncIO())
+        broker.add_middleware(DaemonLoopAsyncIO())
     else:
         broker = StubBroker()
         if loop is None:

@@ -39,6 +39,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
+    # A pooled connection whose termination notice arrived before its EOF: asyncpg
+    # refuses the query before sending it ("cannot switch to state …"); the pool then
+    # replaces the connection.
+    asyncpg.InternalClientError,
     ConnectionError,
     TimeoutError,
 )

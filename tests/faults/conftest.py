@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from starlette.routing import Mount, Route
 from marketsync.config import Settings
 from marketsync.marketplaces.mock import build_mock_app
 from tests.support.backends import (
+    PG_ADMIN_URL,
     create_pg_database,
     drop_pg_database,
     postgres_available,
@@ -44,6 +46,7 @@ ORG = "org-a"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 HAS_REDIS_SERVER = os.path.exists(REDIS_SERVER)
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+TEST_APPLICATION = "marketsync-fault-test"  # the test's own readers, as pg_stat_activity names them
 
 
 class OwnRedis:
@@ -169,9 +172,50 @@ async def wait_for(check: Any, timeout_s: float, what: str) -> None:
     raise AssertionError(f"not within {timeout_s:.0f} s: {what}")
 
 
-@pytest.fixture
-async def faults(tmp_path: Path) -> AsyncIterator[Faults]:
+SECRET_KEY = "fault-tests-secret-key-0123456789-abcdef"
+
+
+@dataclass
+class Template:
+    """A migrated database holding ORG's API key, copied for each test (``CREATE
+    DATABASE … TEMPLATE``: a copy takes a fraction of a second, `migrate` and
+    `apikey create` as processes take several each)."""
+
+    name: str
+    key: str
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://", 1))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _name_of(database_url: str) -> str:
+    return database_url.rsplit("/", 1)[1].split("?")[0]
+
+
+@pytest.fixture(scope="session")
+def faults_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     require(postgres_available(), "PostgreSQL")
+    database_url = asyncio.run(create_pg_database())
+    stack = Stack(
+        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url,
+             "SECRET_KEY": SECRET_KEY},
+        folder=tmp_path_factory.mktemp("faults-template"),
+    )  # fmt: skip
+    try:
+        stack.run("migrate")
+        key = stack.run("apikey", "create", "--org", ORG).strip().splitlines()[-1]
+        yield Template(_name_of(database_url), key)
+    finally:
+        asyncio.run(drop_pg_database(database_url))
+
+
+@pytest.fixture
+async def faults(tmp_path: Path, faults_template: Template) -> AsyncIterator[Faults]:
     require(HAS_REDIS_SERVER, "redis-server (to start a Redis of the test's own)")
     redis = OwnRedis(tmp_path)
     await redis.start()
@@ -182,10 +226,13 @@ async def faults(tmp_path: Path) -> AsyncIterator[Faults]:
             Mount("/mock", build_mock_app(settings=Settings(), redis=fakeredis.FakeAsyncRedis())),
         ]
     )
-    database_url = await create_pg_database()
+    name = f"marketsync_fault_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{faults_template.name}"')
+    database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}?maxsize=20"
     port = free_port()
     pool = await asyncpg.create_pool(
-        database_url.split("?")[0].replace("postgres://", "postgresql://", 1)
+        database_url.split("?")[0].replace("postgres://", "postgresql://", 1),
+        server_settings={"application_name": TEST_APPLICATION},
     )
     try:
         async with serve_asgi(outside) as outside_url:
@@ -194,12 +241,13 @@ async def faults(tmp_path: Path) -> AsyncIterator[Faults]:
                     "PATH": os.environ.get("PATH", ""),
                     "DATABASE_URL": database_url,
                     "REDIS_URL": redis.url,
-                    "SECRET_KEY": "fault-tests-secret-key-0123456789-abcdef",
+                    "SECRET_KEY": SECRET_KEY,
                     "MARKETPLACE_BASE_URL": f"{outside_url}/mock",
                     "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
                     "WEBHOOK_TIMEOUT_S": "2",
                     "WEBHOOK_RETRY_SCHEDULE_S": "1,1,1",
                     "SYNC_LOCK_TTL_S": "20",
+                    "SYNC_RESEND_AFTER_S": "3",  # the sweep re-sends what an outage left
                     "SCHEDULER_INTERVAL_S": "1",
                     "SCHEDULER_THROTTLE_S": "0",
                     "SCHEDULER_HEARTBEAT_FILE": str(tmp_path / "heartbeat"),
@@ -207,15 +255,22 @@ async def faults(tmp_path: Path) -> AsyncIterator[Faults]:
                 },
                 folder=tmp_path,
             )
-            stack.run("migrate")
-            key = stack.run("apikey", "create", "--org", ORG).strip().splitlines()[-1]
             faults = Faults(
-                stack, f"http://127.0.0.1:{port}", key, pool, redis, receiver, f"{outside_url}/hook"
+                stack,
+                f"http://127.0.0.1:{port}",
+                faults_template.key,
+                pool,
+                redis,
+                receiver,
+                f"{outside_url}/hook",
             )
             try:
                 await faults.start_api()
                 yield faults
             finally:
+                for proc in stack.procs:  # all at once: each takes seconds to wind down
+                    if proc.popen.poll() is None:
+                        os.killpg(proc.popen.pid, signal.SIGTERM)
                 stack.stop_all()
     finally:
         redis.stop()

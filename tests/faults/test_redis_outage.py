@@ -107,7 +107,7 @@ async def test_a_redis_outage_loses_nothing_and_every_process_recovers(faults: F
             "SELECT count(*) FROM job WHERE status IN ('QUEUED','RUNNING')"
         )
 
-    await wait_for(none_queued, 75, "every job finished after Redis came back")
+    await wait_for(none_queued, 40, "every job finished after Redis came back")
 
     # one delivery per (event, endpoint), each delivered once it is done
     per_event = await faults.db.fetch(

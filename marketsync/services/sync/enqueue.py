@@ -8,7 +8,7 @@ Redis ``SET NX`` per store.
 Crash-safe: the job row is written first and is the truth; its message is a doorbell.
 When the send fails (broker down) or the message is lost, the job stays QUEUED and the
 scheduler sweep (``resend_stale_queued_syncs``) sends it again once it is older than
-RESEND_AFTER_S. A redelivered message is harmless: a finished job is ignored, and a
+SYNC_RESEND_AFTER_S. A redelivered message is harmless: a finished job is ignored, and a
 running one keeps the store's lock.
 """
 
@@ -29,7 +29,6 @@ from marketsync.services.stores.connection import safe_error_text
 
 log = structlog.get_logger(__name__)
 _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
-RESEND_AFTER_S = 30
 RESEND_BATCH = 500
 
 
@@ -109,7 +108,7 @@ async def _ring(rt: Runtime, job: Job) -> bool:
 
 
 async def resend_stale_queued_syncs(*, rt: Runtime) -> int:
-    """Send again the QUEUED store syncs whose message is older than RESEND_AFTER_S.
+    """Send again the QUEUED store syncs whose message is older than SYNC_RESEND_AFTER_S.
 
     Each job is claimed by a conditional update of ``updated_at``, so two scheduler
     replicas never both resend it.
@@ -119,7 +118,7 @@ async def resend_stale_queued_syncs(*, rt: Runtime) -> int:
         Job.filter(
             type=JobType.STORE_SYNC,
             status=JobStatus.QUEUED,
-            updated_at__lt=now - timedelta(seconds=RESEND_AFTER_S),
+            updated_at__lt=now - timedelta(seconds=rt.settings.sync_resend_after_s),
         )
         .order_by("updated_at")
         .limit(RESEND_BATCH)

@@ -11,7 +11,6 @@ from typing import Any
 from marketsync.models import Job
 from marketsync.models.enums import JobStatus, JobType
 from marketsync.services.sync.enqueue import (
-    RESEND_AFTER_S,
     enqueue_store_sync,
     resend_stale_queued_syncs,
 )
@@ -59,7 +58,7 @@ async def test_failed_send_leaves_the_job_queued_and_the_sweep_resends_it_once(a
     # A fresh job is not resent yet; an old one is, exactly once across two sweeps
     healthy = dataclasses.replace(api.rt, dispatcher=recorder)
     assert await resend_stale_queued_syncs(rt=healthy) == 0
-    old = datetime.now(UTC) - timedelta(seconds=RESEND_AFTER_S + 5)
+    old = datetime.now(UTC) - timedelta(seconds=api.rt.settings.sync_resend_after_s + 5)
     await Job.filter(id=job.id).update(updated_at=old)
     first = await resend_stale_queued_syncs(rt=healthy)
     second = await resend_stale_queued_syncs(rt=healthy)
