@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from marketsync.multiplex import multiplexing_executor
 from marketsync.schema.descriptions import apply_descriptions
 from marketsync.schema.errors import CodedErrors, log_unexpected
 from marketsync.schema.hygiene import InputHygiene
@@ -35,12 +36,16 @@ class MarketsyncSchema(strawberry.Schema):
         log_unexpected(errors, execution_context.operation_name if execution_context else None)
 
 
-def build_schema(*, query: type, mutation: type, subscription: type) -> MarketsyncSchema:
+def build_schema(
+    *, query: type, mutation: type, subscription: type, shared_events: tuple[type, ...] = ()
+) -> MarketsyncSchema:
+    """``shared_events``: subscription event types executed once per process (multiplex.py)."""
     schema = MarketsyncSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=multiplexing_executor(*shared_events),
         extensions=[
             CodedErrors,
             lambda: ParserCache(maxsize=512),
