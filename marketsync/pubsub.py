@@ -211,6 +211,10 @@ class StoreFeed(Generic[R]):
     async def get(self) -> R:
         return await self._queue.get()
 
+    def pending(self) -> int:
+        """Reports queued and not yet taken."""
+        return self._queue.qsize()
+
 
 K = TypeVar("K")
 
