@@ -8,7 +8,10 @@ report and two Redis connections, not 1,000 of each.
 Loads are shared: concurrent callers that need a report of the same store await one
 load, provided it started after the moment they need to see (a change's doorbell, or a
 subscriber's registration). A load that started earlier may miss that change, so it is
-never joined.
+never joined. A finished load's report keeps serving new subscribers of the store until
+the store's next doorbell: it started after every doorbell heard so far, so it holds
+every change those announced (a writer rings after its commit), and a change whose
+doorbell comes later reaches the subscriber through its queue.
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ class StatusHub(Generic[R]):
         self._dirty: dict[uuid.UUID, int] = {}  # store → ticket of its latest unserved doorbell
         self._tickets = itertools.count()
         self._loads: dict[uuid.UUID, tuple[int, asyncio.Future[R]]] = {}
+        # For subscribed stores only: the newest finished load, and the latest doorbell.
+        self._fresh: dict[uuid.UUID, tuple[int, R]] = {}
+        self._rung: dict[uuid.UUID, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -80,8 +86,13 @@ class StatusHub(Generic[R]):
     @contextlib.asynccontextmanager
     async def subscribe(self, store_id: uuid.UUID) -> AsyncIterator[StoreFeed[R]]:
         """The store's report now (``current``), then one per change (``get``)."""
-        async with _registered(self._queues, store_id) as queue:
-            yield StoreFeed(self, store_id, queue, self._ticket())
+        try:
+            async with _registered(self._queues, store_id) as queue:
+                yield StoreFeed(self, store_id, queue, self._ticket())
+        finally:
+            if store_id not in self._queues:
+                self._fresh.pop(store_id, None)
+                self._rung.pop(store_id, None)
 
     @contextlib.asynccontextmanager
     async def subscribe_organization(self, organization_id: str) -> AsyncIterator[asyncio.Queue[R]]:
@@ -90,11 +101,15 @@ class StatusHub(Generic[R]):
             yield queue
 
     async def report(self, store_id: uuid.UUID, *, not_before: int) -> R:
-        """The store's report from a load started after ticket ``not_before``.
+        """The store's report from a load started after ticket ``not_before``, or from
+        the newest finished load when no doorbell of the store came since it started.
 
         Concurrent callers share that load: one query for a thousand waiters. A caller
         cancelled while waiting does not cancel the load the others wait for.
         """
+        fresh = self._fresh.get(store_id)
+        if fresh is not None and fresh[0] > self._rung.get(store_id, -1):
+            return fresh[1]  # no doorbell since it started: as current as a new load
         entry = self._loads.get(store_id)
         if entry is None or entry[0] < not_before:
             entry = (self._ticket(), asyncio.ensure_future(self._load(store_id)))
@@ -107,8 +122,11 @@ class StatusHub(Generic[R]):
     ) -> None:
         if self._loads.get(store_id) is entry:
             del self._loads[store_id]
-        if not future.cancelled():
-            future.exception()  # retrieved: its waiters (if any) saw it already
+        if future.cancelled() or future.exception() is not None:
+            return  # (the exception is retrieved: its waiters, if any, saw it already)
+        fresh = self._fresh.get(store_id)
+        if store_id in self._queues and (fresh is None or fresh[0] < entry[0]):
+            self._fresh[store_id] = (entry[0], future.result())
 
     def _ticket(self) -> int:
         """A moment in the hub's order of events: loads and registrations each take one."""
@@ -119,6 +137,7 @@ class StatusHub(Generic[R]):
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(f"{STATUS_CHANNEL_PREFIX}*")
+                self._fresh.clear()  # doorbells may have been missed while unsubscribed
                 self._ready.set()
                 async for message in pubsub.listen():
                     if message.get("type") != "pmessage":
@@ -142,11 +161,14 @@ class StatusHub(Generic[R]):
             return
         if store_id not in self._queues and not self._org_queues:
             return
+        ticket = self._ticket()
+        if store_id in self._queues:
+            self._rung[store_id] = ticket
         if store_id in self._refreshing:
-            self._dirty[store_id] = self._ticket()
+            self._dirty[store_id] = ticket
             return
         self._refreshing.add(store_id)
-        task = asyncio.create_task(self._refresh(store_id, self._ticket()))
+        task = asyncio.create_task(self._refresh(store_id, ticket))
         self._tasks.add(task)  # a reference, so the task is not collected mid-run
         task.add_done_callback(self._tasks.discard)
 

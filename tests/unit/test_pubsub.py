@@ -144,3 +144,41 @@ async def test_a_cancelled_waiter_does_not_cancel_the_shared_load() -> None:
     finally:
         await hub.stop()
         await redis.aclose()
+
+
+async def test_later_subscribers_reuse_the_last_report_until_the_next_doorbell() -> None:
+    # Given one subscriber that has its first report
+    load = CountingLoad()
+    hub, redis = await _hub(load)
+    store = uuid.uuid4()
+    try:
+        async with hub.subscribe(store) as first:
+            assert await first.current() == (store, 0)
+            # When a second subscriber comes later, with no change in between
+            async with hub.subscribe(store) as second:
+                # Then it gets the same report without a load
+                assert await second.current() == (store, 0)
+                assert load.calls == [store]
+
+                # When the store changes and rings
+                load.version = 1
+                await redis.publish(f"{STATUS_CHANNEL_PREFIX}{store}", "")
+                assert await asyncio.wait_for(first.get(), timeout=5) == (store, 1)
+                assert await asyncio.wait_for(second.get(), timeout=5) == (store, 1)
+                # Then a third subscriber gets the new report, from the doorbell's load
+                async with hub.subscribe(store) as third:
+                    assert await third.current() == (store, 1)
+                assert load.calls == [store, store]
+
+                # When the store changes but its doorbell has not been heard yet
+                load.version = 2
+                async with hub.subscribe(store) as fourth:
+                    # Then the newest report is still served, and the doorbell, when it
+                    # comes, brings the change to the new subscriber too
+                    assert await fourth.current() == (store, 1)
+                    await redis.publish(f"{STATUS_CHANNEL_PREFIX}{store}", "")
+                    assert await asyncio.wait_for(fourth.get(), timeout=5) == (store, 2)
+                assert load.calls == [store] * 3
+    finally:
+        await hub.stop()
+        await redis.aclose()
