@@ -137,7 +137,10 @@ class StatusHub(Generic[R]):
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(f"{STATUS_CHANNEL_PREFIX}*")
-                self._fresh.clear()  # doorbells may have been missed while unsubscribed
+                # Doorbells may have been missed while unsubscribed: no report loaded
+                # before now (finished or in flight) serves a new subscriber.
+                ticket = self._ticket()
+                self._rung.update(dict.fromkeys(self._queues, ticket))
                 self._ready.set()
                 async for message in pubsub.listen():
                     if message.get("type") != "pmessage":
