@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import dramatiq
@@ -32,6 +32,7 @@ from marketsync.edge import EdgeGraphQL
 from marketsync.jobs.broker import BrokerDispatcher, attach_actors, make_broker
 from marketsync.marketplaces.mock import build_mock_app
 from marketsync.migrator import apply_migrations, pending_migrations
+from marketsync.multiplex import SharedEncoder
 from marketsync.pubsub import StatusHub
 from marketsync.resolvers.root import schema
 from marketsync.runtime import Runtime, open_redis, open_runtime, set_runtime
@@ -46,6 +47,14 @@ log = structlog.get_logger(__name__)
 
 
 class MarketsyncGraphQL(EdgeGraphQL):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shared_encoder = SharedEncoder(_as_text(super().encode_json))
+
+    def encode_json(self, data: object) -> str:
+        """A multiplexed subscription message is serialized once (see multiplex.py)."""
+        return self._shared_encoder(data)
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
         return Context(request=request, rt=state.rt, hub=state.hub)
@@ -64,6 +73,14 @@ class MarketsyncGraphQL(EdgeGraphQL):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql_page()  # Strawberry's page, its scripts served by us (no CDN)
+
+
+def _as_text(encode: Callable[[object], str | bytes]) -> Callable[[object], str]:
+    def encode_text(data: object) -> str:
+        encoded = encode(data)
+        return encoded.decode() if isinstance(encoded, bytes) else encoded
+
+    return encode_text
 
 
 def create_app(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncGenerator
 
@@ -15,7 +16,7 @@ from marketsync.schema.store import (
     SyncStatusReport,
 )
 from marketsync.services.orders import importing as orders
-from marketsync.services.orders.status import status_report
+from marketsync.services.orders.status import StatusReport, status_report
 from marketsync.services.stores.registry import get_store_by_token
 
 
@@ -45,15 +46,14 @@ async def sync_status_updates(
 ) -> AsyncGenerator[SyncStatusReport, None]:
     """First the current report, then one message per change of it."""
     store = await get_store_by_token(sync_token=sync_token)
-    window = info.context.rt.settings.sync_status_window
-    async with info.context.hub.subscribe(store.id) as queue:
-        last = await status_report(store_id=store.id, window=window)
-        yield SyncStatusReport.from_report(last)
+    async with info.context.hub.subscribe(store.id) as feed:
+        last = await feed.current()
+        yield report_object(last)
         while True:
-            report = await queue.get()
+            report = await feed.get()
             if report != last:
                 last = report
-                yield SyncStatusReport.from_report(report)
+                yield report_object(report)
 
 
 async def organization_sync_status_updates(
@@ -63,4 +63,11 @@ async def organization_sync_status_updates(
     await info.context.require_organization(organization_id)
     async with info.context.hub.subscribe_organization(organization_id) as queue:
         while True:
-            yield SyncStatusReport.from_report(await queue.get())
+            yield report_object(await queue.get())
+
+
+@functools.lru_cache(maxsize=4096)
+def report_object(report: StatusReport) -> SyncStatusReport:
+    """One GraphQL object per distinct report, shared by every subscriber it goes to: the
+    identity lets the per-event execution be shared too (see ``marketsync.multiplex``)."""
+    return SyncStatusReport.from_report(report)

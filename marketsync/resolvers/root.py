@@ -130,7 +130,9 @@ class Subscription:
             yield report
 
 
-schema = build_schema(query=Query, mutation=Mutation, subscription=Subscription)
+schema = build_schema(
+    query=Query, mutation=Mutation, subscription=Subscription, shared_events=(SyncStatusReport,)
+)
 
 
 def export_sdl() -> str:

@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
+from marketsync.multiplex import multiplexing_executor
 from marketsync.schema.descriptions import apply_descriptions
 from marketsync.schema.errors import CodedErrors, log_unexpected
 from marketsync.schema.hygiene import InputHygiene, has_forbidden_text
@@ -94,12 +95,16 @@ class MarketsyncSchema(strawberry.Schema):
         log_unexpected(errors, execution_context.operation_name if execution_context else None)
 
 
-def build_schema(*, query: type, mutation: type, subscription: type) -> MarketsyncSchema:
+def build_schema(
+    *, query: type, mutation: type, subscription: type, shared_events: tuple[type, ...] = ()
+) -> MarketsyncSchema:
+    """``shared_events``: subscription event types executed once per process (multiplex.py)."""
     schema = MarketsyncSchema(
         query=query,
         mutation=mutation,
         subscription=subscription,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=multiplexing_executor(*shared_events),
         extensions=[
             CodedErrors,
             lambda: ParserCache(maxsize=512),
