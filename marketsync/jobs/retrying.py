@@ -18,7 +18,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from tortoise.exceptions import DBConnectionError, OperationalError
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
 from marketsync.errors import TransportError
 from marketsync.services.sync.enqueue import fail_unfinished_job
@@ -53,6 +53,8 @@ def is_transient(error: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
+        if isinstance(current, IntegrityError):
+            return False  # a constraint says no: the same again would say no again
         if isinstance(current, TRANSIENT):
             return True
         seen.add(id(current))

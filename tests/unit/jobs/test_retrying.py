@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncpg  # type: ignore[import-untyped]
-from tortoise.exceptions import DBConnectionError
+from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
 from marketsync.jobs.retrying import MAX_RETRIES, is_transient, retry_transient
 
@@ -31,6 +31,9 @@ def test_bugs_and_bad_data_are_not_retried() -> None:
     assert is_transient(KeyError("missing")) is False
     assert is_transient(ValueError("bad")) is False
     assert retry_transient(0, ValueError("bad")) is False
+    # Tortoise's IntegrityError is an OperationalError, but a constraint never relents
+    assert is_transient(IntegrityError("duplicate key")) is False
+    assert is_transient(OperationalError("server closed the connection")) is True
 
 
 def test_transient_errors_are_retried_max_retries_times() -> None:
