@@ -141,6 +141,7 @@ def create_app(
         max_request_bytes=settings.max_request_bytes,
         max_json_values=settings.max_request_json_values,
         max_ws_per_client=settings.max_ws_connections_per_client,
+        max_query_bytes=settings.max_query_bytes,
     )
     mock: list[BaseRoute] = []
     if settings.mock_marketplace_mounted:  # under `dev` or MOCK_MARKETPLACE_ENABLED=true

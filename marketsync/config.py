@@ -157,6 +157,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(16 * 1024 * 1024, ge=1024)  # larger /graphql bodies: 413
     # Structural JSON bytes (`,` `[` `{`) a body may hold: 100,000 inventory items take ~600,000.
     max_request_json_values: int = Field(1_000_000, ge=100)
+    # The largest GraphQL document (UTF-8 bytes) lexed; a larger one answers 413
+    # QUERY_TOO_LARGE. 64 KiB holds any document under the 4,000-token limit (4,001
+    # `__typename`s are 44 KB) and GraphiQL's introspection query (~2 KB) many times over,
+    # while graphql-core's lexer spends ~4 µs a byte on the loop (comments are not tokens).
+    max_query_bytes: int = Field(64 * 1024, ge=4096)
     max_ws_connections_per_client: int = Field(100, ge=1)  # per client address; next: 4429
     log_level: str = "INFO"
     log_json: bool = False

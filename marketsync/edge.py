@@ -6,6 +6,9 @@ the GraphQL error shape and an ``extensions.code``:
 - ``REQUEST_TOO_LARGE`` (413): a body past ``MAX_REQUEST_BYTES`` (declared or counted
   while it streams in: reading stops at the first byte past the limit), or one with more
   JSON values than ``MAX_REQUEST_JSON_VALUES``;
+- ``QUERY_TOO_LARGE`` (413): a GraphQL document longer than ``MAX_QUERY_BYTES`` (UTF-8),
+  over HTTP or in a websocket subscribe message, before graphql-core lexes it (a
+  comment is no token: the token limit does not bound the lexer's time);
 - ``BAD_REQUEST`` (400): a body that is not UTF-8, not JSON, nested too deeply or not a
   JSON object, and every other refusal of Strawberry's view (wrong content type, …);
   a subscription sent over plain HTTP gets a GraphQL error with this code too.
@@ -54,6 +57,7 @@ INLINE_JSON_BYTES = 64 * 1024
 # Websocket messages are subscribe frames: a query and its variables.
 WS_MAX_MESSAGE_BYTES = 1024 * 1024
 WS_TOO_MANY_CONNECTIONS = 4429
+DEFAULT_MAX_QUERY_BYTES = 64 * 1024
 DRAIN_BYTES = 4 * 1024 * 1024
 DRAIN_S = 5.0
 SUBSCRIPTIONS_OVER_HTTP = (
@@ -73,6 +77,19 @@ class EdgeError(Exception):
 
     def response(self) -> Response:
         return coded_response(self.status, str(self), self.code)
+
+
+class QueryTooLargeError(EdgeError):
+    status = 413
+    code = "QUERY_TOO_LARGE"
+
+
+def check_query_size(query: object, limit: int) -> None:
+    """Refuses a document past ``limit`` UTF-8 bytes (a lone surrogate counts as 3)."""
+    if isinstance(query, str) and (
+        len(query) > limit or len(query.encode("utf-8", "surrogatepass")) > limit
+    ):
+        raise QueryTooLargeError(f"the GraphQL document is larger than {limit} bytes")
 
 
 class RequestTooLargeError(EdgeError):
@@ -172,23 +189,29 @@ def decode_json(data: str | bytes, *, max_values: int) -> object:
         raise EdgeError("the request body is nested too deeply") from error
 
 
-async def decode_json_off_loop(data: bytes, *, max_values: int) -> object:
+async def decode_json_off_loop(data: bytes, *, max_values: int, max_query_bytes: int) -> object:
     if len(data) <= INLINE_JSON_BYTES:
         return decode_json(data, max_values=max_values)
     return await anyio.to_thread.run_sync(
-        lambda: _without_undeclared_variables(decode_json(data, max_values=max_values)),
+        lambda: _without_undeclared_variables(
+            decode_json(data, max_values=max_values), max_query_bytes
+        ),
         limiter=_DECODE_LIMITER,
     )
 
 
-def _without_undeclared_variables(data: object) -> object:
+def _without_undeclared_variables(data: object, max_query_bytes: int) -> object:
     """Variables no operation declares are never used: dropped here, off the loop, so a
     big unused one costs nothing later (every later walk over variables runs on the loop).
     """
     if not isinstance(data, dict) or not isinstance(data.get("variables"), dict):
         return data
+    query = data.get("query")
     try:
-        document = parse(data["query"]) if isinstance(data.get("query"), str) else None
+        check_query_size(query, max_query_bytes)
+        document = parse(query) if isinstance(query, str) else None
+    except QueryTooLargeError:
+        return data  # refused by request_data, unparsed
     except GraphQLError:
         document = None  # refused later with the syntax error; no variable is used
     declared = {
@@ -201,7 +224,7 @@ def _without_undeclared_variables(data: object) -> object:
     return {**data, "variables": {k: v for k, v in variables.items() if k in declared}}
 
 
-def request_data(data: object) -> GraphQLRequestData:
+def request_data(data: object, *, max_query_bytes: int) -> GraphQLRequestData:
     """The checks of Strawberry's ``parse_http_body`` for one operation (batching is off)."""
     if not isinstance(data, dict):
         raise EdgeError("the request body must be a JSON object")
@@ -211,6 +234,7 @@ def request_data(data: object) -> GraphQLRequestData:
         raise EdgeError("`query` and `operationName` must be strings or null")
     if not isinstance(variables, dict | None) or not isinstance(extensions, dict | None):
         raise EdgeError("`variables` and `extensions` must be objects or null")
+    check_query_size(query, max_query_bytes)
     return GraphQLRequestData(
         query=query,
         variables=variables,
@@ -218,6 +242,14 @@ def request_data(data: object) -> GraphQLRequestData:
         extensions=extensions,
         protocol="http",
     )
+
+
+def _query_too_large(query: object, view: object) -> GraphQLError | None:
+    try:
+        check_query_size(query, getattr(view, "max_query_bytes", DEFAULT_MAX_QUERY_BYTES))
+    except QueryTooLargeError as error:
+        return GraphQLError(str(error), extensions={"code": error.code})
+    return None
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -234,6 +266,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 {"id": message["id"], "type": "error", "payload": [error.formatted]}
             )
             return
+        if too_large := _query_too_large(message["payload"].get("query"), self.view):
+            payload = [too_large.formatted]
+            await self.send_message({"id": message["id"], "type": "error", "payload": payload})
+            return
         await super().handle_subscribe(message)
 
 
@@ -245,6 +281,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             payload: Any = {"message": SUBSCRIPTION_LIMIT}
             payload["extensions"] = {"code": "TOO_MANY_SUBSCRIPTIONS"}
             await self.send_message({"type": "error", "id": message["id"], "payload": payload})
+            return
+        if too_large := _query_too_large(message["payload"].get("query"), self.view):
+            error_payload: Any = too_large.formatted
+            await self.send_message(
+                {"type": "error", "id": message["id"], "payload": error_payload}
+            )
             return
         await super().handle_start(message)
 
@@ -272,12 +314,14 @@ class EdgeGraphQL(GraphQL[Context, None]):
         max_request_bytes: int,
         max_json_values: int,
         max_ws_per_client: int,
+        max_query_bytes: int,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_request_bytes = max_request_bytes
         self.max_json_values = max_json_values
         self.max_ws_per_client = max_ws_per_client
+        self.max_query_bytes = max_query_bytes
         self._sockets: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -339,9 +383,13 @@ class EdgeGraphQL(GraphQL[Context, None]):
         content_type, _ = parse_content_type(request.content_type or "")
         if request.method == "POST" and "application/json" in content_type:
             body = await request.get_body()
-            return request_data(await decode_json_off_loop(body, max_values=self.max_json_values))
+            data = await decode_json_off_loop(
+                body, max_values=self.max_json_values, max_query_bytes=self.max_query_bytes
+            )
+            return request_data(data, max_query_bytes=self.max_query_bytes)
         if request.method == "GET":
-            return request_data(self.parse_query_params(request.query_params))
+            data = self.parse_query_params(request.query_params)
+            return request_data(data, max_query_bytes=self.max_query_bytes)
         return await super().parse_http_body(request)
 
     async def _post_json(self, request: Request) -> Response:
@@ -350,8 +398,13 @@ class EdgeGraphQL(GraphQL[Context, None]):
         checks, context, execution and response shape."""
         # No sub-response: our context never sets headers or a status on one.
         context = await self.get_context(request, response=None)  # type: ignore[arg-type]
-        data = await decode_json_off_loop(await request.body(), max_values=self.max_json_values)
-        result = await self._execute(request_data(data), context, "POST")
+        data = await decode_json_off_loop(
+            await request.body(),
+            max_values=self.max_json_values,
+            max_query_bytes=self.max_query_bytes,
+        )
+        parsed = request_data(data, max_query_bytes=self.max_query_bytes)
+        result = await self._execute(parsed, context, "POST")
         return Response(self.encode_json(process_result(result)), media_type="application/json")
 
     async def execute_single(

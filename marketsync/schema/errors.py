@@ -16,6 +16,7 @@ from marketsync.errors import AuthenticationError, NotFoundError, PermissionDeni
 
 log = structlog.get_logger(__name__)
 _CODED = (NotFoundError, AuthenticationError, PermissionDeniedError)
+_BAD_VALUE_MESSAGES = ("Variable '$", "Expected value of type ")
 
 
 def log_unexpected(errors: list[GraphQLError], operation: str | None) -> None:
@@ -43,12 +44,13 @@ def _is_expected(error: GraphQLError) -> bool:
 def _is_request_error(error: GraphQLError) -> bool:
     if error.path is not None or (error.extensions or {}).get("code"):
         return False
-    return error.original_error is None or error.message.startswith("Variable '$")
+    # A literal our scalar refused (ValuesOfCorrectTypeRule keeps the parser's ValueError).
+    return error.original_error is None or error.message.startswith(_BAD_VALUE_MESSAGES)
 
 
 def _request_error_code(error: GraphQLError) -> str:
     """Errors of the request itself: bad values are the caller's input, the rest validation."""
-    if error.message.startswith(("Variable '$", "Argument '")):
+    if error.original_error is not None or error.message.startswith(("Variable '$", "Argument '")):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
 
