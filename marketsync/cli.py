@@ -60,6 +60,7 @@ def _serve(host: str, port: int, workers: int = 1) -> None:
     from marketsync.config import get_settings
     from marketsync.edge import WS_MAX_MESSAGE_BYTES
 
+    get_settings.cache_clear()  # read again: the server's own URL is known only now
     settings = get_settings()
     _configure_logging()
     uvicorn.run(

@@ -34,7 +34,6 @@ from tests.support.servers import free_port, serve_asgi
 TOKEN = "store-secret-token-xyz"
 SETTINGS = Settings(mock_etsy_user="etsy-user", mock_etsy_pass=SecretStr("etsy-pass"))
 
-RETRY_AT = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=300)
 
 
 async def misbehave(request: Request) -> Response:
@@ -64,7 +63,9 @@ async def misbehave(request: Request) -> Response:
     if mode == "limited":
         return JSONResponse({"error": "rate_limited"}, 429, headers={"Retry-After": "120"})
     if mode == "limited-date":
-        retry_at = format_datetime(RETRY_AT, usegmt=True)
+        # Five minutes from the moment of the answer (not of the import: a long suite)
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=300)
+        retry_at = format_datetime(later, usegmt=True)
         return JSONResponse({}, 429, headers={"Retry-After": retry_at})
     if mode == "forbidden":
         return JSONResponse({"error": "forbidden"}, status_code=403)

@@ -30,6 +30,8 @@ def embedded_stack(folder: Path, **extra: str) -> Stack:
             "SECRET_KEY_FILE": str(folder / "secret"),
             "SCHEDULER_HEARTBEAT_FILE": str(folder / "heartbeat"),
             "LOG_LEVEL": "INFO",
+            # `serve` is the small install's only process: it serves the mock it calls
+            "MOCK_MARKETPLACE_ENABLED": "true",
             **extra,
         },
         folder=folder,
