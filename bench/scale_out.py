@@ -88,17 +88,12 @@ class CpuMeter:
             self.used[name] = sum(max(0.0, cpu - old.get(pid, 0.0)) for pid, cpu in pids.items())
 
 
-async def wait_for_workers(bench, processes: int, max_seconds: float = 180) -> None:  # type: ignore[no-untyped-def]
-    """Until ``processes`` Dramatiq worker processes said they are ready (a loaded machine
-    takes longer than bench/sync_worker.py's 30 s)."""
+async def wait_for_workers(redis: aioredis.Redis, processes: int, max_seconds: float = 180) -> None:
+    """Until ``processes`` Dramatiq worker processes are consuming: each one's broker
+    writes its own heartbeat (a loaded machine takes longer than 30 s to get there)."""
     deadline = time.monotonic() + max_seconds
     while time.monotonic() < deadline:
-        logs = await asyncio.to_thread(
-            lambda: "".join(
-                p.read_text(errors="replace") for p in Path(bench.folder).glob("worker*")
-            )
-        )
-        if logs.count("Worker process is ready for action") >= processes:
+        if await redis.zcard("dramatiq:__heartbeats__") >= processes:
             return
         await asyncio.sleep(0.2)
     raise RuntimeError("the workers did not start")
@@ -150,7 +145,7 @@ async def one_run(processes: int, args: argparse.Namespace) -> tuple[float, dict
         worker = bench.start(
             "worker", "--processes", str(processes), "--threads", str(args.threads)
         )
-        await wait_for_workers(bench, processes)
+        await wait_for_workers(redis, processes)
         name = bench.database_url.rsplit("/", 1)[1]
         groups = {
             "workers": descendants(worker.pid),

@@ -117,11 +117,17 @@ async def load_confirmed(
             confirmed[barcode] = InventoryItem(
                 barcode=barcode,
                 quantity=quantity,
-                sale_price=Decimal(str(sale_price)).quantize(CENT),
-                list_price=Decimal(str(list_price)).quantize(CENT),
+                sale_price=_cents(sale_price),
+                list_price=_cents(list_price),
                 currency_type=currency_type,
             )
     return confirmed
+
+
+def _cents(value: object) -> Decimal:
+    """A price column as read: Decimal on PostgreSQL, text or a number on SQLite."""
+    exact = value if isinstance(value, Decimal) else Decimal(str(value))
+    return exact.quantize(CENT)
 
 
 async def push_inventory(
