@@ -233,3 +233,31 @@ async def register_store(
     )
     payload = body["data"]["registerStore"]
     return payload["storeId"], payload["syncToken"]
+
+
+async def on_each_database(
+    db: str, script: str, argv: list[str], run: Callable[[str, str], Awaitable[None]]
+) -> None:
+    """Run ``run(label, database_url)`` on SQLite, PostgreSQL or ``both``.
+
+    ``both`` runs ``script --db NAME *argv`` once per database, each in its own process:
+    Tortoise keeps per-dialect query caches, so one process cannot measure both. SQLite
+    gets a temporary file; PostgreSQL a fresh database, dropped afterwards.
+    """
+    if db == "both":
+        for name in ("sqlite", "postgres"):
+            command = [sys.executable, script, "--db", name, *argv]
+            await asyncio.to_thread(subprocess.run, command, check=True, timeout=1200)
+        print("machine: rely on the ratio, not the ms, when it is shared")
+        return
+    if db == "sqlite":
+        folder = tempfile.mkdtemp(prefix="marketsync-bench-")
+        await run("sqlite", f"sqlite://{folder}/bench.db")
+        return
+    name = f"marketsync_bench_{uuid.uuid4().hex[:8]}"
+    await _admin(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.replace("postgresql://", "postgres://").rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await run("postgres", url)
+    finally:
+        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -25,7 +25,6 @@ import pstats
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REDIS_URL, _admin, PG_ADMIN  # noqa: I001
+from harness import REDIS_URL, on_each_database  # noqa: I001
 
 from pydantic import SecretStr
 from tortoise import Tortoise
@@ -179,24 +178,18 @@ async def run_one(label: str, database_url: str, args: argparse.Namespace) -> No
 
 
 async def main(args: argparse.Namespace) -> None:
-    if args.db == "both":  # one process per database: Tortoise keeps per-dialect query caches
-        for db in ("sqlite", "postgres"):
-            argv = [sys.executable, __file__, "--db", db, "--items", str(args.items)]
-            argv += ["--changed", str(args.changed), *(["--profile"] if args.profile else [])]
-            await asyncio.to_thread(subprocess.run, argv, check=True, timeout=900)
-        print("machine: 2 cores shared with other engineers; rely on the ratio, not the ms")
-        return
-    if args.db == "sqlite":
-        folder = tempfile.mkdtemp(prefix="marketsync-bench-inv-")
-        await run_one("sqlite", f"sqlite://{folder}/bench.db", args)
-        return
-    name = f"marketsync_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.replace("postgresql://", "postgres://").rsplit("/", 1)[0] + f"/{name}"
-    try:
-        await run_one("postgres", url, args)
-    finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    argv = [
+        "--items",
+        str(args.items),
+        "--changed",
+        str(args.changed),
+        *(["--profile"] if args.profile else []),
+    ]
+
+    async def run(label: str, database_url: str) -> None:
+        await run_one(label, database_url, args)
+
+    await on_each_database(args.db, __file__, argv, run)
 
 
 if __name__ == "__main__":
