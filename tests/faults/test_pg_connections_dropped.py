@@ -30,7 +30,7 @@ from tests.faults.conftest import TEST_APPLICATION, Faults, wait_for
 from tests.support.graphql import IMPORT_ORDER, SYNC_STATUS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-DUE = 600
+DUE = 2400  # long enough a run (several seconds on an idle machine) for the drops to hit it
 DROPS = 3
 # What a query on a dropped connection raises (asyncpg's names, as the job records them)
 DROP_ERRORS = {
@@ -82,7 +82,7 @@ async def test_dropped_connections_resume_the_run_without_double_counting(
     due = [f"DUE-{n}-1" for n in range(DUE)]
     assert {validation_outcome(r) for r in due} == {ValidationOutcome.VALID}
     await add_due_logs(faults, store_id, due)
-    worker = await faults.start_worker(SYNC_CONCURRENCY="2")
+    worker = await faults.start_worker(SYNC_CONCURRENCY="2", SYNC_MAX_ITERATIONS="30")
     answers: dict[str, list[str]] = {}  # receipt -> every answer (status or error code)
     stop = asyncio.Event()
 
@@ -113,7 +113,7 @@ async def test_dropped_connections_resume_the_run_without_double_counting(
                 " AND receipt LIKE 'DUE-%'",
                 store_id,
             )
-            return bool(done >= 100)
+            return bool(done >= 50)
 
         await wait_for(run_under_way, 60, "the sync run under way")
 
@@ -173,10 +173,9 @@ async def test_dropped_connections_resume_the_run_without_double_counting(
           f" {len(answers)} imports, {sum(len(a) for a in answers.values())} requests")  # fmt: skip
     assert job["status"] == "SUCCESS", (job, worker.output())
     assert dropped[0] > 0  # the API, the worker (and their pools) lost connections
-    # the run failed mid-way and the actor retried it (each run counted in attempts)
-    assert retried >= 1, worker.output()
-    if resumed_by == "actor retry":
-        assert 2 <= job["attempts"] <= 1 + retried
+    # the drops hit the run mid-way: it ran again (the actor's retry; each run counts in
+    # attempts) or it ended FAILED and the next sync resumed it
+    assert first_job["attempts"] >= 2 or resumed_by == "next sync", worker.output()
 
     # And the database: one row per receipt, each due log attempted exactly once more,
     # each import once, importedOrders equal to the SUCCESS logs

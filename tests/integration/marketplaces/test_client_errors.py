@@ -35,7 +35,6 @@ TOKEN = "store-secret-token-xyz"
 SETTINGS = Settings(mock_etsy_user="etsy-user", mock_etsy_pass=SecretStr("etsy-pass"))
 
 
-
 async def misbehave(request: Request) -> Response:
     request.app.state.seen.append(dict(request.headers))
     mode = request.path_params["mode"]
