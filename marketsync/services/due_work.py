@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from tortoise.expressions import Q
 
 from marketsync.models import Job, Store, SyncLog
-from marketsync.models.enums import JobStatus, JobType, SyncLogStatus
 from marketsync.runtime import Runtime
 from marketsync.services.inventory.job_rows import ring_stale_inventory_jobs
 from marketsync.services.pagination import after_key
-from marketsync.services.sync.engine import RETRYABLE
+from marketsync.services.sync.engine import due_filter
 from marketsync.services.sync.enqueue import (
+    active_sync_filter,
     enqueue_store_sync,
     resend_stale_queued_syncs,
 )
@@ -31,17 +31,6 @@ from marketsync.services.webhooks.delivery import ring_due_deliveries
 
 PAGE = 500
 SCAN_KEY = ("created_at", "id")
-ACTIVE_SYNC = (JobStatus.QUEUED, JobStatus.RUNNING)  # as enqueue.active_sync_job
-
-
-def _due_logs_of(store_ids: list[uuid.UUID], *, now: datetime, max_attempts: int) -> Q:
-    """``engine.due_logs_filter`` for several stores at once (same conditions)."""
-    return (
-        Q(store_id__in=store_ids)
-        & Q(status__in=RETRYABLE)
-        & (Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
-        & (Q(status=SyncLogStatus.RATE_LIMITED) | Q(attempt__lt=max_attempts))
-    )
 
 
 async def stores_with_due_work(*, rt: Runtime) -> tuple[int, list[uuid.UUID]]:
@@ -90,7 +79,7 @@ async def _stores_with_due_logs(
     if not store_ids:
         return set()
     rows = (
-        await SyncLog.filter(_due_logs_of(store_ids, now=now, max_attempts=max_attempts))
+        await SyncLog.filter(due_filter(now=now, max_attempts=max_attempts), store_id__in=store_ids)
         .distinct()
         .values_list("store_id", flat=True)
     )
@@ -103,12 +92,7 @@ async def _stores_with_active_sync(
     if not store_ids:
         return set()
     rows = (
-        await Job.filter(
-            store_id__in=store_ids,
-            type=JobType.STORE_SYNC,
-            status__in=ACTIVE_SYNC,
-            created_at__gte=fresh_after,
-        )
+        await Job.filter(active_sync_filter(fresh_after=fresh_after), store_id__in=store_ids)
         .distinct()
         .values_list("store_id", flat=True)
     )

@@ -46,14 +46,18 @@ SYNC_BUDGET_WAIT_S = 60.0
 RETRYABLE = (SyncLogStatus.PENDING, SyncLogStatus.FAILED, SyncLogStatus.RATE_LIMITED)
 
 
-def due_logs_filter(*, store_id: uuid.UUID, now: datetime, max_attempts: int) -> Q:
-    """Logs a run should retry now: due, and not final."""
+def due_filter(*, now: datetime, max_attempts: int) -> Q:
+    """Logs a run should retry now, of any store: due, and not final."""
     return (
-        Q(store_id=store_id)
-        & Q(status__in=RETRYABLE)
+        Q(status__in=RETRYABLE)
         & (Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now))
         & (Q(status=SyncLogStatus.RATE_LIMITED) | Q(attempt__lt=max_attempts))
     )
+
+
+def due_logs_filter(*, store_id: uuid.UUID, now: datetime, max_attempts: int) -> Q:
+    """The store's logs a run should retry now."""
+    return Q(store_id=store_id) & due_filter(now=now, max_attempts=max_attempts)
 
 
 def lock_key(store_id: uuid.UUID) -> str:

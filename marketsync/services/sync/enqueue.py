@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from marketsync.errors import ContentionError, NotFoundError
 from marketsync.messages import Actor
@@ -32,18 +33,16 @@ _ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 RESEND_BATCH = 500
 
 
+def active_sync_filter(*, fresh_after: datetime) -> Q:
+    """Store syncs queued or running, created after ``fresh_after`` (older ones are dead:
+    their lock has expired)."""
+    return Q(type=JobType.STORE_SYNC, status__in=_ACTIVE, created_at__gte=fresh_after)
+
+
 async def active_sync_job(*, rt: Runtime, store_id: uuid.UUID) -> Job | None:
     fresh_after = datetime.now(UTC) - timedelta(seconds=rt.settings.sync_lock_ttl_s)
-    return await (
-        Job.filter(
-            store_id=store_id,
-            type=JobType.STORE_SYNC,
-            status__in=_ACTIVE,
-            created_at__gte=fresh_after,
-        )
-        .order_by("-id")
-        .first()
-    )
+    query = Job.filter(active_sync_filter(fresh_after=fresh_after), store_id=store_id)
+    return await query.order_by("-id").first()
 
 
 async def enqueue_store_sync(*, rt: Runtime, store_id: uuid.UUID) -> tuple[Job, bool]:
