@@ -261,3 +261,25 @@ async def on_each_database(
         await run("postgres", url)
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def open_bench_database(database_url: str) -> Any:
+    """Migrate ``database_url`` with the real CLI, open Tortoise on it, and return the
+    settings an in-process runtime of the bench uses (dev mode, Redis at REDIS_URL)."""
+    from pydantic import SecretStr
+    from tortoise import Tortoise
+
+    from marketsync.config import Settings
+    from marketsync.db import tortoise_config
+
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "marketsync", "migrate"]
+    await asyncio.to_thread(subprocess.run, command, env=env, check=True, capture_output=True)
+    await Tortoise.init(config=tortoise_config(database_url))
+    return Settings(
+        marketsync_mode="dev",
+        database_url=database_url,
+        redis_url=REDIS_URL,
+        secret_key=SecretStr("bench-secret-key-0123456789-abcdefghij"),
+        log_level="WARNING",
+    )

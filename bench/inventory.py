@@ -20,10 +20,8 @@ import asyncio
 import cProfile
 import gc
 import hashlib
-import os
 import pstats
 import resource
-import subprocess
 import sys
 import time
 import uuid
@@ -33,13 +31,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REDIS_URL, on_each_database  # noqa: I001
+from harness import on_each_database, open_bench_database  # noqa: I001
 
-from pydantic import SecretStr
 from tortoise import Tortoise
 
-from marketsync.config import Settings
-from marketsync.db import tortoise_config
 from marketsync.marketplaces.client import canonical_inventory_body
 from marketsync.models import InventoryItemState, Job, Store
 from marketsync.models.enums import Marketplace
@@ -122,22 +117,7 @@ async def seed(database_url: str, rows: list[tuple[Any, ...]]) -> uuid.UUID:
 
 
 async def run_one(label: str, database_url: str, args: argparse.Namespace) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "marketsync", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    settings = Settings(
-        marketsync_mode="dev",
-        database_url=database_url,
-        redis_url=REDIS_URL,
-        secret_key=SecretStr("bench-secret-key-0123456789-abcdefghij"),
-        log_level="WARNING",
-    )
-    await Tortoise.init(config=tortoise_config(database_url))
+    settings = await open_bench_database(database_url)
     dispatcher = CountingDispatcher()
     rt = open_runtime(
         settings, dispatcher=dispatcher, marketplace_base_url="http://127.0.0.1:9/mock"

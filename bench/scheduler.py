@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,13 +24,10 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REDIS_URL, on_each_database  # noqa: I001
+from harness import on_each_database, open_bench_database  # noqa: I001
 
-from pydantic import SecretStr
 from tortoise import Tortoise
 
-from marketsync.config import Settings
-from marketsync.db import tortoise_config
 from marketsync.ids import new_id
 from marketsync.models import Job, Store, SyncLog
 from marketsync.models.enums import JobType, Marketplace, SyncLogStatus
@@ -121,22 +116,7 @@ async def bare_scan(database_url: str) -> tuple[int, float]:
 
 
 async def run_one(label: str, database_url: str, args: argparse.Namespace) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "marketsync", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    settings = Settings(
-        marketsync_mode="dev",
-        database_url=database_url,
-        redis_url=REDIS_URL,
-        secret_key=SecretStr("bench-secret-key-0123456789-abcdefghij"),
-        log_level="WARNING",
-    )
-    await Tortoise.init(config=tortoise_config(database_url))
+    settings = await open_bench_database(database_url)
     rt = open_runtime(
         settings, dispatcher=NoDispatcher(), marketplace_base_url="http://127.0.0.1:9"
     )
